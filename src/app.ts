@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs'
+import type { Server } from 'node:https'
+import { STATUS_CODES } from 'node:http'
+import { join } from 'node:path'
+import fastifyStatic from '@fastify/static'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import { registerAccessLog } from './access-log.js'
+import type { Logger } from './logger.js'
+import { isSafeRequestPath } from './request-guard.js'
+
+export interface AppOptions {
+  /** Directory of static files to serve. */
+  readonly root: string
+  readonly logger: Logger
+  readonly tls: { readonly cert: Buffer, readonly key: Buffer }
+  /** Reported by `/healthz`. */
+  readonly workerId?: number
+  /** While true, every response asks the client to close its connection. */
+  readonly isDraining?: () => boolean
+}
+
+export type App = FastifyInstance<Server>
+
+const fallbackNotFoundPage = '<!doctype html><title>404 Not Found</title><h1>404 Not Found</h1>\n'
+
+/**
+ * The Fastify app that serves `root` over HTTPS. Not listening yet: the worker
+ * listens on the handle it got from the primary, tests call `listen({ port: 0 })`.
+ */
+export async function buildApp (options: AppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    // access-log.ts writes one line per request instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A draining worker still answers requests that arrive on its open
+    // connections (with `Connection: close`) instead of Fastify's 503.
+    return503OnClosing: false,
+    https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+    routerOptions: { maxParamLength: 2048 }
+  }) as unknown as App
+
+  registerAccessLog(app, options.logger)
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isSafeRequestPath(request.raw.url ?? '/')) return done()
+    reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'invalid path' })
+  })
+
+  const isDraining = options.isDraining
+  if (isDraining !== undefined) {
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (isDraining()) reply.header('connection', 'close')
+      done(null, payload)
+    })
+  }
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+    if (status >= 500) {
+      request.log.error({ err: error, url: request.raw.url }, 'request failed')
+      return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], message: 'internal server error' })
+    }
+    // A client's fault: answer it, no stack trace in the log.
+    return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], message: error.message })
+  })
+
+  const notFoundPage = readNotFoundPage(options.root)
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(notFoundPage)
+  })
+
+  app.get('/healthz', (_request, reply) => {
+    reply.header('cache-control', 'no-store').send({
+      status: 'ok',
+      worker: options.workerId ?? null,
+      pid: process.pid,
+      uptimeSeconds: Math.round(process.uptime())
+    })
+  })
+
+  await app.register(fastifyStatic, {
+    root: options.root,
+    prefix: '/',
+    index: ['index.html'],
+    redirect: true,
+    wildcard: true,
+    list: false,
+    // @fastify/static allows dotfiles unless told otherwise; 'ignore' makes them 404.
+    dotfiles: 'ignore',
+    serveDotFiles: false
+  })
+
+  return app
+}
+
+function readNotFoundPage (root: string): Buffer | string {
+  try {
+    return readFileSync(join(root, '404.html'))
+  } catch {
+    return fallbackNotFoundPage
+  }
+}

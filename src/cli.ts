@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * The `seraph` command: parses the configuration, checks the certificate,
+ * starts the primary and maps signals onto it. Operator errors end as one line
+ * on stderr and exit code 1, never a stack trace.
+ */
+import { ensureDevCertificate, expiryWarningDays, loadCertificatePair } from './certificates.js'
+import { parseCommandLine, type Config } from './config.js'
+import { isSeraphError, type SeraphError } from './errors.js'
+import { createLogger, type Logger } from './logger.js'
+import { helpText } from './options.js'
+import { devCertDir, packageVersion } from './package-info.js'
+import { Primary } from './primary.js'
+
+function exitWithError (error: SeraphError): never {
+  process.stderr.write(`${error.toLine()}\n`)
+  process.exit(1)
+}
+
+async function resolveCertificate (config: Config, log: Logger): Promise<{ certPath: string, keyPath: string }> {
+  if (config.cert !== undefined && config.key !== undefined) {
+    const pair = loadCertificatePair(config.cert, config.key)
+    if (pair.daysLeft < expiryWarningDays) {
+      log.warn({ cert: config.cert, notAfter: pair.notAfter.toISOString(), daysLeft: pair.daysLeft }, 'certificate expires soon')
+    }
+    log.info({ cert: config.cert, subject: pair.subject, notAfter: pair.notAfter.toISOString() }, 'certificate loaded')
+    return { certPath: config.cert, keyPath: config.key }
+  }
+  const dev = await ensureDevCertificate(devCertDir)
+  // Validate it like any other pair, so a damaged dev-cert/ fails clearly.
+  loadCertificatePair(dev.certPath, dev.keyPath)
+  log.info({ cert: dev.certPath, ca: dev.caPath, created: dev.created },
+    'using the development certificate; trust its CA file to avoid browser warnings, or pass --cert and --key')
+  return { certPath: dev.certPath, keyPath: dev.keyPath }
+}
+
+async function main (): Promise<void> {
+  const request = parseCommandLine(process.argv.slice(2), process.env)
+  if (request.action === 'help') return void process.stdout.write(helpText(packageVersion))
+  if (request.action === 'version') return void process.stdout.write(`${packageVersion}\n`)
+  const { config } = request
+  const log = createLogger({ role: 'primary', level: config.logLevel })
+  const { certPath, keyPath } = await resolveCertificate(config, log)
+
+  const primary = new Primary({
+    config,
+    logger: log,
+    certPath,
+    keyPath,
+    onExit: (code, error) => {
+      if (error !== undefined) process.stderr.write(`${error.toLine()}\n`)
+      log.info({ code }, 'exited')
+      process.exit(code)
+    }
+  })
+  let signals = 0
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      signals++
+      log.info({ signal }, signals > 1 ? 'second signal: forcing shutdown' : 'signal received: draining')
+      primary.stop(signals > 1)
+    })
+  }
+
+  const { port, url } = await primary.start()
+  log.info({ url, port, workers: config.workers }, 'ready')
+  // pm2's wait_ready listens for this on the IPC channel it opened.
+  process.send?.('ready')
+}
+
+main().catch((err: unknown) => {
+  if (isSeraphError(err)) exitWithError(err)
+  process.stderr.write(`seraph: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

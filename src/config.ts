@@ -1,0 +1,152 @@
+import { accessSync, constants, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { SeraphError } from './errors.js'
+import { optionSpecs, type LogLevel, type OptionName, type OptionSpec } from './options.js'
+import { bundledPublicDir } from './package-info.js'
+
+/** Everything the primary needs to run, validated. */
+export interface Config {
+  /** `undefined` listens on all interfaces. */
+  readonly host: string | undefined
+  readonly port: number
+  readonly workers: number
+  readonly root: string
+  /** Both set, or both `undefined` for the development certificate. */
+  readonly cert: string | undefined
+  readonly key: string | undefined
+  readonly logLevel: LogLevel
+  readonly shutdownTimeoutMs: number
+}
+
+export type CliRequest =
+  | { readonly action: 'help' }
+  | { readonly action: 'version' }
+  | { readonly action: 'serve', readonly config: Config }
+
+type RawValues = Partial<Record<OptionName, string | boolean>>
+
+const flagToName = new Map(
+  (Object.entries(optionSpecs) as Array<[OptionName, OptionSpec]>).map(([name, spec]) => [spec.flag, name])
+)
+
+/**
+ * Parses flags and environment variables (a flag wins) into a validated request.
+ * Throws a {@link SeraphError} naming the flag for any bad input.
+ */
+export function parseCommandLine (argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): CliRequest {
+  const values = readArgv(argv)
+  if (values.help === true) return { action: 'help' }
+  if (values.version === true) return { action: 'version' }
+  for (const [name, spec] of Object.entries(optionSpecs) as Array<[OptionName, OptionSpec]>) {
+    const fromEnv = spec.env === undefined ? undefined : env[spec.env]
+    if (values[name] === undefined && fromEnv !== undefined && fromEnv !== '') values[name] = fromEnv
+  }
+  return { action: 'serve', config: validate(values, cwd) }
+}
+
+// Hand-rolled rather than util.parseArgs: its errors are multi-line and talk
+// about its own API, and every error here must be one line naming the flag.
+function readArgv (argv: readonly string[]): RawValues {
+  const values: RawValues = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (!arg.startsWith('--')) throw new SeraphError('SERAPH_ERR_UNEXPECTED_ARGUMENT', arg)
+    const eq = arg.indexOf('=')
+    const flag = eq === -1 ? arg : arg.slice(0, eq)
+    const name = flagToName.get(flag)
+    if (name === undefined) throw new SeraphError('SERAPH_ERR_UNKNOWN_OPTION', flag)
+    const spec: OptionSpec = optionSpecs[name]
+    if (spec.kind === 'switch') {
+      if (eq !== -1) throw new SeraphError('SERAPH_ERR_UNEXPECTED_ARGUMENT', arg)
+      values[name] = true
+      continue
+    }
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
+    if (value === undefined || (eq === -1 && value.startsWith('--'))) throw new SeraphError('SERAPH_ERR_MISSING_VALUE', flag)
+    values[name] = value
+  }
+  return values
+}
+
+function validate (values: RawValues, cwd: string): Config {
+  const text = (name: OptionName): string | undefined => {
+    const value = values[name]
+    return typeof value === 'string' ? value : undefined
+  }
+  const cert = text('cert')
+  const key = text('key')
+  if (cert !== undefined && key === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', '--cert', '--key')
+  if (key !== undefined && cert === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', '--key', '--cert')
+  const host = text('host')
+  if (host !== undefined && host.trim() === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', '--host')
+  return {
+    host,
+    port: integer('port', text('port'), 8443),
+    workers: integer('workers', text('workers'), availableParallelism()),
+    root: directory('root', text('root'), cwd),
+    cert: cert === undefined ? undefined : resolve(cwd, cert),
+    key: key === undefined ? undefined : resolve(cwd, key),
+    logLevel: choice('logLevel', text('logLevel'), 'info') as LogLevel,
+    shutdownTimeoutMs: duration('shutdownTimeout', text('shutdownTimeout'), 10_000)
+  }
+}
+
+function integer (name: OptionName, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback
+  const spec: OptionSpec = optionSpecs[name]
+  const min = spec.min ?? 0
+  const max = spec.max ?? Number.MAX_SAFE_INTEGER
+  const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new SeraphError('SERAPH_ERR_INVALID_NUMBER', spec.flag, min, max, raw)
+  }
+  return value
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Accepts `500ms`, `10s`, `2m`, `1h`, or a bare number of milliseconds. */
+export function parseDuration (raw: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim())
+  if (match === null) return undefined
+  const value = Number(match[1]) * (durationUnits[match[2] ?? 'ms'] as number)
+  return Number.isFinite(value) ? Math.round(value) : undefined
+}
+
+function duration (name: OptionName, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback
+  const spec: OptionSpec = optionSpecs[name]
+  const value = parseDuration(raw)
+  if (value === undefined || value < (spec.min ?? 0) || value > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
+    throw new SeraphError('SERAPH_ERR_INVALID_DURATION', spec.flag, raw)
+  }
+  return value
+}
+
+function choice (name: OptionName, raw: string | undefined, fallback: string): string {
+  if (raw === undefined) return fallback
+  const spec: OptionSpec = optionSpecs[name]
+  const choices = spec.choices ?? []
+  if (!choices.includes(raw)) throw new SeraphError('SERAPH_ERR_INVALID_CHOICE', spec.flag, choices.join(', '), raw)
+  return raw
+}
+
+function directory (name: OptionName, raw: string | undefined, cwd: string): string {
+  const flag = optionSpecs[name].flag
+  const dir = raw === undefined ? bundledPublicDir : resolve(cwd, raw)
+  let isDirectory: boolean
+  try {
+    isDirectory = statSync(dir).isDirectory()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new SeraphError(code === 'EACCES' ? 'SERAPH_ERR_ROOT_UNREADABLE' : 'SERAPH_ERR_ROOT_NOT_FOUND', flag, dir)
+  }
+  if (!isDirectory) throw new SeraphError('SERAPH_ERR_ROOT_NOT_DIRECTORY', flag, dir)
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK)
+  } catch {
+    throw new SeraphError('SERAPH_ERR_ROOT_UNREADABLE', flag, dir)
+  }
+  return dir
+}

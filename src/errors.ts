@@ -1,0 +1,57 @@
+import { format } from 'node:util'
+
+/**
+ * Every error seraph reports to an operator, in one table. The message is a
+ * `util.format` template; the README documents each code (a test checks it).
+ */
+export const errorMessages = {
+  SERAPH_ERR_UNKNOWN_OPTION: 'unknown option %s (see --help)',
+  SERAPH_ERR_MISSING_VALUE: '%s needs a value',
+  SERAPH_ERR_UNEXPECTED_ARGUMENT: 'unexpected argument "%s" (options start with --)',
+  SERAPH_ERR_INVALID_NUMBER: '%s must be a whole number from %d to %d, got "%s"',
+  SERAPH_ERR_INVALID_DURATION: '%s must be a duration such as 500ms, 10s or 2m, got "%s"',
+  SERAPH_ERR_INVALID_CHOICE: '%s must be one of %s, got "%s"',
+  SERAPH_ERR_ROOT_NOT_FOUND: '%s %s: no such directory',
+  SERAPH_ERR_ROOT_NOT_DIRECTORY: '%s %s: not a directory',
+  SERAPH_ERR_ROOT_UNREADABLE: '%s %s: permission denied',
+  SERAPH_ERR_CERT_PAIR_INCOMPLETE: '%s is set but %s is not: give both the certificate and its key',
+  SERAPH_ERR_CERT_UNREADABLE: '%s %s: cannot read the file (%s)',
+  SERAPH_ERR_CERT_INVALID: '%s %s: not a PEM certificate',
+  SERAPH_ERR_KEY_INVALID: '%s %s: not an unencrypted PEM private key',
+  SERAPH_ERR_CERT_MISMATCH: '%s %s does not belong to the certificate in %s',
+  SERAPH_ERR_CERT_EXPIRED: '%s %s expired on %s',
+  SERAPH_ERR_CERT_NOT_YET_VALID: '%s %s is not valid before %s',
+  SERAPH_ERR_DEV_CERT_FAILED: 'cannot create the development certificate in %s: %s',
+  SERAPH_ERR_PORT_IN_USE: '--port %d: address %s is already in use',
+  SERAPH_ERR_PORT_PERMISSION: '--port %d: no permission to listen on %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
+  SERAPH_ERR_HOST_UNAVAILABLE: '--host %s: this address is not available on this machine',
+  SERAPH_ERR_LISTEN_FAILED: '--port %d: cannot listen on %s (%s)',
+  SERAPH_ERR_WORKER_START: 'worker %d could not start: %s',
+  SERAPH_ERR_CRASH_LOOP: 'workers keep dying at start-up: %d failed in a row, the last %s'
+} as const
+
+export type SeraphErrorCode = keyof typeof errorMessages
+
+/** An error caused by the operator's input or environment: reported as one line, never with a stack. */
+export class SeraphError extends Error {
+  readonly code: SeraphErrorCode
+
+  constructor (code: SeraphErrorCode, ...args: unknown[]) {
+    super(format(errorMessages[code], ...args))
+    this.name = 'SeraphError'
+    this.code = code
+  }
+
+  /** The single line printed on stderr before a non-zero exit. */
+  toLine (): string {
+    return `seraph: ${this.message} [${this.code}]`
+  }
+}
+
+export function isSeraphError (value: unknown): value is SeraphError {
+  return value instanceof SeraphError
+}
+
+export function isSeraphErrorCode (value: unknown): value is SeraphErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorMessages, value)
+}

@@ -1,0 +1,70 @@
+import { lookup } from 'node:dns/promises'
+import net from 'node:net'
+import { getSystemErrorName } from 'node:util'
+import { SeraphError } from './errors.js'
+
+/** libuv's TCP handle, as Node's net and cluster modules pass it around. */
+export interface ListenHandle {
+  getsockname (out: { address?: string, port?: number, family?: string }): number
+  close (callback?: () => void): void
+}
+
+type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number, flags?: number) => ListenHandle | number
+
+// net._createServerHandle is what node:cluster's primary uses to bind the
+// socket it shares with its workers; it binds without listening, so the primary
+// never accepts a connection itself. Public since Node 0.x, untyped.
+const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle
+
+export interface BoundSocket {
+  readonly handle: ListenHandle
+  readonly address: string
+  readonly port: number
+}
+
+/**
+ * Binds the listening socket once, in the primary. Workers receive the handle
+ * and call listen(2) on it; the primary keeps its copy open for its whole life,
+ * so the socket stays bound (and, once a worker listened, keeps queuing
+ * connections in its backlog) while workers come and go.
+ */
+export async function bindListeningSocket (host: string | undefined, port: number): Promise<BoundSocket> {
+  let address: string | null = null
+  let addressType = -1
+  if (host !== undefined) {
+    addressType = net.isIP(host)
+    address = host
+    if (addressType === 0) {
+      try {
+        const found = await lookup(host)
+        address = found.address
+        addressType = found.family
+      } catch {
+        throw new SeraphError('SERAPH_ERR_HOST_UNAVAILABLE', host)
+      }
+    }
+  }
+  // With no address Node binds '::' (dual stack) and falls back to 0.0.0.0.
+  const result = createServerHandle(address, port, addressType)
+  if (typeof result === 'number') throw listenError(getSystemErrorName(result), host, port)
+  const out: { address?: string, port?: number } = {}
+  const err = result.getsockname(out)
+  if (err !== 0) {
+    result.close()
+    throw listenError(getSystemErrorName(err), host, port)
+  }
+  return { handle: result, address: out.address ?? address ?? '::', port: out.port ?? port }
+}
+
+/** The operator-facing error for a failed bind(2) or listen(2). */
+export function listenError (errno: string, host: string | undefined, port: number): SeraphError {
+  const where = `${host ?? '*'}:${port}`
+  switch (errno) {
+    case 'EADDRINUSE': return new SeraphError('SERAPH_ERR_PORT_IN_USE', port, where)
+    case 'EACCES':
+    case 'EPERM': return new SeraphError('SERAPH_ERR_PORT_PERMISSION', port, where)
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT': return new SeraphError('SERAPH_ERR_HOST_UNAVAILABLE', host ?? '*')
+    default: return new SeraphError('SERAPH_ERR_LISTEN_FAILED', port, where, errno)
+  }
+}

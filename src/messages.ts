@@ -1,0 +1,46 @@
+import type { Config } from './config.js'
+
+/**
+ * IPC between the primary and its workers: typed `{ act }` objects, each routed
+ * through one dispatch table, like Node's own cluster internals.
+ */
+
+/** What a worker needs to serve; sent with the shared listening handle. */
+export interface WorkerSettings {
+  readonly workerId: number
+  readonly root: string
+  readonly certPath: string
+  readonly keyPath: string
+  readonly logLevel: Config['logLevel']
+  readonly shutdownTimeoutMs: number
+}
+
+export type PrimaryMessage =
+  | { readonly act: 'start', readonly settings: WorkerSettings }
+  | { readonly act: 'shutdown', readonly force: boolean }
+
+export type WorkerMessage =
+  /** The worker's message handler is installed: it can take the 'start' message now. */
+  | { readonly act: 'hello' }
+  | { readonly act: 'listening', readonly port: number }
+  | { readonly act: 'start-failed', readonly code: string | undefined, readonly message: string }
+
+type Acts<M extends { act: string }> = M['act']
+
+/** One handler per message kind; the compiler checks that none is missing. */
+export type DispatchTable<M extends { act: string }, H = undefined> = {
+  readonly [A in Acts<M>]: (message: Extract<M, { act: A }>, handle: H) => void
+}
+
+/**
+ * Routes `message` to its handler. Returns false for anything that is not one of
+ * ours (pm2 and cluster internals share the channel), so callers can ignore it.
+ */
+export function dispatch<M extends { act: string }, H> (table: DispatchTable<M, H>, message: unknown, handle: H): boolean {
+  if (typeof message !== 'object' || message === null) return false
+  const act = (message as { act?: unknown }).act
+  if (typeof act !== 'string' || !Object.hasOwn(table, act)) return false
+  const handler = table[act as Acts<M>] as (message: M, handle: H) => void
+  handler(message as M, handle)
+  return true
+}

@@ -1,0 +1,127 @@
+import { availableParallelism } from 'node:os'
+
+/**
+ * The command-line options, each with its environment variable. One table drives
+ * parsing, validation and `--help`, so the three can never disagree.
+ */
+export interface OptionSpec {
+  readonly flag: string
+  readonly env?: string
+  readonly kind: 'string' | 'integer' | 'duration' | 'choice' | 'path' | 'switch'
+  readonly placeholder?: string
+  readonly min?: number
+  readonly max?: number
+  readonly choices?: readonly string[]
+  readonly defaultText?: string
+  readonly description: string
+}
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof logLevels[number]
+
+export const optionSpecs = {
+  host: {
+    flag: '--host',
+    env: 'SERAPH_HOST',
+    kind: 'string',
+    placeholder: 'ADDRESS',
+    defaultText: 'all interfaces (:: and 0.0.0.0)',
+    description: 'address to listen on'
+  },
+  port: {
+    flag: '--port',
+    env: 'SERAPH_PORT',
+    kind: 'integer',
+    placeholder: 'N',
+    min: 0,
+    max: 65535,
+    defaultText: '8443; 0 picks a free port',
+    description: 'HTTPS port'
+  },
+  workers: {
+    flag: '--workers',
+    env: 'SERAPH_WORKERS',
+    kind: 'integer',
+    placeholder: 'N',
+    min: 1,
+    max: 256,
+    defaultText: `one per CPU (${availableParallelism()} here)`,
+    description: 'number of worker processes'
+  },
+  root: {
+    flag: '--root',
+    env: 'SERAPH_ROOT',
+    kind: 'path',
+    placeholder: 'DIR',
+    defaultText: 'the bundled sample blog',
+    description: 'directory of static files to serve'
+  },
+  cert: {
+    flag: '--cert',
+    env: 'SERAPH_CERT',
+    kind: 'path',
+    placeholder: 'FILE',
+    defaultText: 'a generated development certificate',
+    description: 'PEM certificate (chain) file'
+  },
+  key: {
+    flag: '--key',
+    env: 'SERAPH_KEY',
+    kind: 'path',
+    placeholder: 'FILE',
+    description: 'PEM private key file of --cert'
+  },
+  logLevel: {
+    flag: '--log-level',
+    env: 'SERAPH_LOG_LEVEL',
+    kind: 'choice',
+    placeholder: 'LEVEL',
+    choices: logLevels,
+    defaultText: 'info',
+    description: 'log level'
+  },
+  shutdownTimeout: {
+    flag: '--shutdown-timeout',
+    env: 'SERAPH_SHUTDOWN_TIMEOUT',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 0,
+    max: 3_600_000,
+    defaultText: '10s',
+    description: 'how long in-flight requests may finish on shutdown before their connections are closed'
+  },
+  help: {
+    flag: '--help',
+    kind: 'switch',
+    description: 'print this help and exit'
+  },
+  version: {
+    flag: '--version',
+    kind: 'switch',
+    description: 'print the version and exit'
+  }
+} as const satisfies Record<string, OptionSpec>
+
+export type OptionName = keyof typeof optionSpecs
+
+/** The `--help` text, generated from {@link optionSpecs}. */
+export function helpText (version: string): string {
+  const rows = Object.values(optionSpecs).map((spec: OptionSpec) => {
+    const left = spec.placeholder === undefined ? spec.flag : `${spec.flag} ${spec.placeholder}`
+    const extra = [spec.env, spec.defaultText === undefined ? undefined : `default: ${spec.defaultText}`]
+      .filter(Boolean).join('; ')
+    const choices = spec.choices === undefined ? '' : ` (${spec.choices.join(', ')})`
+    return `  ${left.padEnd(26)}${spec.description}${choices}${extra === '' ? '' : ` [${extra}]`}`
+  })
+  return [
+    `seraph ${version} — a multi-worker HTTPS server for your blog`,
+    '',
+    'Usage: seraph [options]',
+    '',
+    'Options (a flag wins over its environment variable):',
+    ...rows,
+    '',
+    'Signals: SIGTERM/SIGINT drain and stop (a second one forces).',
+    ''
+  ].join('\n')
+}
