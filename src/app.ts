@@ -52,6 +52,13 @@ export async function buildApp (options: AppOptions): Promise<App> {
       if (isDraining()) reply.header('connection', 'close')
       done(null, payload)
     })
+    // A response whose headers went out before the drain began promised
+    // keep-alive; end its connection once it is complete so the drain does
+    // not wait for the keep-alive timeout.
+    app.addHook('onResponse', (request, reply, done) => {
+      if (isDraining() && reply.getHeader('connection') !== 'close') request.raw.socket?.end()
+      done()
+    })
   }
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {

@@ -36,8 +36,14 @@ async function resolveCertificate (config: Config, log: Logger): Promise<{ certP
 
 async function main (): Promise<void> {
   const request = parseCommandLine(process.argv.slice(2), process.env)
-  if (request.action === 'help') return void process.stdout.write(helpText(packageVersion))
-  if (request.action === 'version') return void process.stdout.write(`${packageVersion}\n`)
+  if (request.action === 'help') {
+    process.stdout.write(helpText(packageVersion))
+    return
+  }
+  if (request.action === 'version') {
+    process.stdout.write(`${packageVersion}\n`)
+    return
+  }
   const { config } = request
   const log = createLogger({ role: 'primary', level: config.logLevel })
   const { certPath, keyPath } = await resolveCertificate(config, log)

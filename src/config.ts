@@ -38,11 +38,17 @@ export function parseCommandLine (argv: readonly string[], env: NodeJS.ProcessEn
   const values = readArgv(argv)
   if (values.help === true) return { action: 'help' }
   if (values.version === true) return { action: 'version' }
+  const labels = new Map<OptionName, string>()
   for (const [name, spec] of Object.entries(optionSpecs) as Array<[OptionName, OptionSpec]>) {
     const fromEnv = spec.env === undefined ? undefined : env[spec.env]
-    if (values[name] === undefined && fromEnv !== undefined && fromEnv !== '') values[name] = fromEnv
+    if (values[name] === undefined && fromEnv !== undefined && fromEnv !== '') {
+      values[name] = fromEnv
+      labels.set(name, `${spec.env as string} (${spec.flag})`)
+    }
   }
-  return { action: 'serve', config: validate(values, cwd) }
+  // Errors name where the bad value came from: the flag, or its variable.
+  const label = (name: OptionName): string => labels.get(name) ?? optionSpecs[name].flag
+  return { action: 'serve', config: validate(values, label, cwd) }
 }
 
 // Hand-rolled rather than util.parseArgs: its errors are multi-line and talk
@@ -69,37 +75,39 @@ function readArgv (argv: readonly string[]): RawValues {
   return values
 }
 
-function validate (values: RawValues, cwd: string): Config {
+type Label = (name: OptionName) => string
+
+function validate (values: RawValues, label: Label, cwd: string): Config {
   const text = (name: OptionName): string | undefined => {
     const value = values[name]
     return typeof value === 'string' ? value : undefined
   }
   const cert = text('cert')
   const key = text('key')
-  if (cert !== undefined && key === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', '--cert', '--key')
-  if (key !== undefined && cert === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', '--key', '--cert')
+  if (cert !== undefined && key === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', label('cert'), '--key')
+  if (key !== undefined && cert === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', label('key'), '--cert')
   const host = text('host')
-  if (host !== undefined && host.trim() === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', '--host')
+  if (host !== undefined && host.trim() === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', label('host'))
   return {
     host,
-    port: integer('port', text('port'), 8443),
-    workers: integer('workers', text('workers'), availableParallelism()),
-    root: directory('root', text('root'), cwd),
+    port: integer('port', label('port'), text('port'), 8443),
+    workers: integer('workers', label('workers'), text('workers'), availableParallelism()),
+    root: directory(label('root'), text('root'), cwd),
     cert: cert === undefined ? undefined : resolve(cwd, cert),
     key: key === undefined ? undefined : resolve(cwd, key),
-    logLevel: choice('logLevel', text('logLevel'), 'info') as LogLevel,
-    shutdownTimeoutMs: duration('shutdownTimeout', text('shutdownTimeout'), 10_000)
+    logLevel: choice('logLevel', label('logLevel'), text('logLevel'), 'info') as LogLevel,
+    shutdownTimeoutMs: duration('shutdownTimeout', label('shutdownTimeout'), text('shutdownTimeout'), 10_000)
   }
 }
 
-function integer (name: OptionName, raw: string | undefined, fallback: number): number {
+function integer (name: OptionName, flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback
   const spec: OptionSpec = optionSpecs[name]
   const min = spec.min ?? 0
   const max = spec.max ?? Number.MAX_SAFE_INTEGER
   const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new SeraphError('SERAPH_ERR_INVALID_NUMBER', spec.flag, min, max, raw)
+    throw new SeraphError('SERAPH_ERR_INVALID_NUMBER', flag, min, max, raw)
   }
   return value
 }
@@ -114,26 +122,25 @@ export function parseDuration (raw: string): number | undefined {
   return Number.isFinite(value) ? Math.round(value) : undefined
 }
 
-function duration (name: OptionName, raw: string | undefined, fallback: number): number {
+function duration (name: OptionName, flag: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback
   const spec: OptionSpec = optionSpecs[name]
   const value = parseDuration(raw)
   if (value === undefined || value < (spec.min ?? 0) || value > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
-    throw new SeraphError('SERAPH_ERR_INVALID_DURATION', spec.flag, raw)
+    throw new SeraphError('SERAPH_ERR_INVALID_DURATION', flag, raw)
   }
   return value
 }
 
-function choice (name: OptionName, raw: string | undefined, fallback: string): string {
+function choice (name: OptionName, flag: string, raw: string | undefined, fallback: string): string {
   if (raw === undefined) return fallback
   const spec: OptionSpec = optionSpecs[name]
   const choices = spec.choices ?? []
-  if (!choices.includes(raw)) throw new SeraphError('SERAPH_ERR_INVALID_CHOICE', spec.flag, choices.join(', '), raw)
+  if (!choices.includes(raw)) throw new SeraphError('SERAPH_ERR_INVALID_CHOICE', flag, choices.join(', '), raw)
   return raw
 }
 
-function directory (name: OptionName, raw: string | undefined, cwd: string): string {
-  const flag = optionSpecs[name].flag
+function directory (flag: string, raw: string | undefined, cwd: string): string {
   const dir = raw === undefined ? bundledPublicDir : resolve(cwd, raw)
   let isDirectory: boolean
   try {

@@ -1,0 +1,97 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { errorMessages, type SeraphErrorCode } from '../src/errors.js'
+import { packageRoot } from '../src/package-info.js'
+import { makeCertificate, tempDir } from './helpers/certificates.js'
+import { runSeraph, waitUntilGone, type SpawnOptions } from './helpers/seraph-process.js'
+
+const day = 86_400_000
+
+async function expectFailure (t: Test, args: string[], code: SeraphErrorCode, mention: RegExp | string, options?: SpawnOptions): Promise<void> {
+  const result = await runSeraph(t, ['--host', '127.0.0.1', '--port', '0', '--workers', '1', ...args], options)
+  t.not(result.code, 0, 'non-zero exit')
+  t.equal(result.signal, null, 'not killed')
+  const lines = result.stderr.split('\n').filter(Boolean)
+  t.equal(lines.length, 1, `one line on stderr: ${result.stderr}`)
+  t.match(lines[0], new RegExp(`^seraph: .+ \\[${code}\\]$`), 'names the problem and its code')
+  t.match(lines[0], mention, 'names the flag or value')
+  t.notMatch(result.stderr, /\n\s+at /, 'no stack trace')
+  t.same(await waitUntilGone(result.seraph.workerPids()), [], 'no worker left running')
+}
+
+t.test('bad input: one line on stderr, non-zero exit, nothing left running', async (t) => {
+  const dir = tempDir(t)
+  const good = await makeCertificate(dir, 'good')
+  const other = await makeCertificate(dir, 'other')
+  const expired = await makeCertificate(dir, 'expired', { notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) })
+  const future = await makeCertificate(dir, 'future', { notBefore: new Date(Date.now() + 2 * day), notAfter: new Date(Date.now() + 30 * day) })
+  const garbage = join(dir, 'garbage.pem')
+  writeFileSync(garbage, 'this is not a certificate\n')
+  const aFile = join(dir, 'a-file')
+  writeFileSync(aFile, 'x')
+
+  const cases: Array<[string, string[], SeraphErrorCode, RegExp | string]> = [
+    ['unknown flag', ['--prot', '8443'], 'SERAPH_ERR_UNKNOWN_OPTION', '--prot'],
+    ['positional argument', ['serve'], 'SERAPH_ERR_UNEXPECTED_ARGUMENT', 'serve'],
+    ['flag without value', ['--root'], 'SERAPH_ERR_MISSING_VALUE', '--root'],
+    ['port not a number', ['--port', 'abc'], 'SERAPH_ERR_INVALID_NUMBER', '--port'],
+    ['port out of range', ['--port', '70000'], 'SERAPH_ERR_INVALID_NUMBER', '--port'],
+    ['negative port', ['--port=-1'], 'SERAPH_ERR_INVALID_NUMBER', '--port'],
+    ['zero workers', ['--workers', '0'], 'SERAPH_ERR_INVALID_NUMBER', '--workers'],
+    ['fractional workers', ['--workers', '1.5'], 'SERAPH_ERR_INVALID_NUMBER', '--workers'],
+    ['bad log level', ['--log-level', 'loud'], 'SERAPH_ERR_INVALID_CHOICE', '--log-level'],
+    ['bad duration', ['--shutdown-timeout', 'soon'], 'SERAPH_ERR_INVALID_DURATION', '--shutdown-timeout'],
+    ['missing root', ['--root', join(dir, 'nope')], 'SERAPH_ERR_ROOT_NOT_FOUND', '--root'],
+    ['root is a file', ['--root', aFile], 'SERAPH_ERR_ROOT_NOT_DIRECTORY', '--root'],
+    ['only --cert', ['--cert', good.cert], 'SERAPH_ERR_CERT_PAIR_INCOMPLETE', '--key'],
+    ['only --key', ['--key', good.key], 'SERAPH_ERR_CERT_PAIR_INCOMPLETE', '--cert'],
+    ['unreadable certificate', ['--cert', join(dir, 'missing.pem'), '--key', good.key], 'SERAPH_ERR_CERT_UNREADABLE', 'missing.pem'],
+    ['unreadable key', ['--cert', good.cert, '--key', join(dir, 'missing-key.pem')], 'SERAPH_ERR_CERT_UNREADABLE', '--key'],
+    ['not a certificate', ['--cert', garbage, '--key', good.key], 'SERAPH_ERR_CERT_INVALID', '--cert'],
+    ['not a key', ['--cert', good.cert, '--key', garbage], 'SERAPH_ERR_KEY_INVALID', '--key'],
+    ['key of another certificate', ['--cert', good.cert, '--key', other.key], 'SERAPH_ERR_CERT_MISMATCH', '--key'],
+    ['expired certificate', ['--cert', expired.cert, '--key', expired.key], 'SERAPH_ERR_CERT_EXPIRED', 'expired'],
+    ['certificate not yet valid', ['--cert', future.cert, '--key', future.key], 'SERAPH_ERR_CERT_NOT_YET_VALID', '--cert'],
+    ['address not on this machine', ['--host', '192.0.2.1'], 'SERAPH_ERR_HOST_UNAVAILABLE', '192.0.2.1']
+  ]
+  for (const [name, args, code, mention] of cases) {
+    await t.test(name, (t) => expectFailure(t, args, code, mention))
+  }
+
+  await t.test('environment variables are validated like flags', (t) =>
+    expectFailure(t, [], 'SERAPH_ERR_INVALID_CHOICE', 'SERAPH_LOG_LEVEL', { env: { SERAPH_LOG_LEVEL: 'loud' } }))
+})
+
+t.test('port already in use', async (t) => {
+  const blocker = createServer()
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => blocker.close())
+  const { port } = blocker.address() as { port: number }
+  await expectFailure(t, ['--port', String(port)], 'SERAPH_ERR_PORT_IN_USE', `--port ${port}`)
+})
+
+t.test('no permission for the port', async (t) => {
+  // Port 80 needs CAP_NET_BIND_SERVICE. As root (CI), drop that capability
+  // with setpriv; as a normal user it is missing already.
+  const unprivilegedFrom = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'))
+  t.ok(unprivilegedFrom > 80, `port 80 is privileged on this machine (unprivileged from ${unprivilegedFrom})`)
+  const isRoot = process.getuid?.() === 0
+  const args = ['--port', '80']
+  if (!isRoot) return expectFailure(t, args, 'SERAPH_ERR_PORT_PERMISSION', '--port 80')
+  t.equal(spawnSync('setpriv', ['--version']).status, 0, 'setpriv (util-linux) is installed')
+  await expectFailure(t, args, 'SERAPH_ERR_PORT_PERMISSION', '--port 80', {
+    launcher: ['setpriv', '--bounding-set=-net_bind_service', '--inh-caps=-net_bind_service']
+  })
+})
+
+t.test('workers that die at start-up end in a crash-loop error, not an endless restart', async (t) => {
+  const fixture = join(packageRoot, 'test', 'fixtures', 'crash-in-worker.mjs')
+  await expectFailure(t, ['--workers', '2'], 'SERAPH_ERR_CRASH_LOOP', /exited with code 3/, { execArgv: ['--import', fixture] })
+})
+
+t.test('every error code has a message', async (t) => {
+  for (const [code, message] of Object.entries(errorMessages)) t.ok(message.length > 10, code)
+})

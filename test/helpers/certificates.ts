@@ -1,0 +1,28 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { generateCertificate, type GenerateOptions } from '../../src/certificate-generator.js'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export interface TestCertificate {
+  readonly dir: string
+  readonly cert: string
+  readonly key: string
+  readonly ca: string
+}
+
+/** A fresh temporary directory, removed after the test. */
+export function tempDir (t: Teardown, prefix = 'seraph-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Generates a CA and server certificate (see certificate-generator.ts) under `parent/name`. */
+export async function makeCertificate (parent: string, name: string, options: Omit<GenerateOptions, 'dir'> = {}): Promise<TestCertificate> {
+  const dir = join(parent, name)
+  mkdirSync(dir, { recursive: true })
+  await generateCertificate({ dir, ...options })
+  return { dir, cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'ca.pem') }
+}

@@ -1,0 +1,175 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { packageRoot } from '../../src/package-info.js'
+
+/** The compiled CLI, exactly what `npm start` and the `seraph` bin run. */
+export const cliPath = join(packageRoot, 'dist', 'src', 'cli.js')
+
+export interface LogLine {
+  readonly level: number
+  readonly msg: string
+  readonly role: 'primary' | 'worker'
+  readonly pid: number
+  readonly worker?: number
+  readonly [field: string]: unknown
+}
+
+export interface SpawnOptions {
+  readonly env?: NodeJS.ProcessEnv
+  /** Node flags before the CLI path, e.g. `--import` of a test fixture. */
+  readonly execArgv?: readonly string[]
+  /** A command that runs node, e.g. `['setpriv', '--bounding-set=…']`. */
+  readonly launcher?: readonly string[]
+}
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+/** A running `seraph` child process and everything it printed. */
+export class SeraphProcess {
+  readonly child: ChildProcess
+  readonly lines: LogLine[] = []
+  /** stdout lines that were not whole JSON objects: must stay empty. */
+  readonly badLines: string[] = []
+  stderr = ''
+  readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  readonly #waiters = new Set<{ test: (line: LogLine) => boolean, resolve: (line: LogLine) => void }>()
+
+  constructor (args: readonly string[], options: SpawnOptions = {}) {
+    const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath]
+    this.child = spawn(command as string, [...launcherArgs, ...(options.execArgv ?? []), cliPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env }
+    })
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
+    this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
+    createInterface({ input: this.child.stdout! }).on('line', (text) => this.#onLine(text))
+  }
+
+  #onLine (text: string): void {
+    let line: LogLine
+    try {
+      line = JSON.parse(text) as LogLine
+    } catch {
+      this.badLines.push(text)
+      return
+    }
+    this.lines.push(line)
+    for (const waiter of this.#waiters) {
+      if (waiter.test(line)) {
+        this.#waiters.delete(waiter)
+        waiter.resolve(line)
+      }
+    }
+  }
+
+  /** Resolves with the first line (already printed or still to come) that passes `test`. */
+  waitForLine (test: (line: LogLine) => boolean, description = 'log line', timeoutMs = 20_000): Promise<LogLine> {
+    const found = this.lines.find(test)
+    if (found !== undefined) return Promise.resolve(found)
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        test,
+        resolve: (line: LogLine) => {
+          clearTimeout(timer)
+          resolve(line)
+        }
+      }
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter)
+        reject(new Error(`timed out waiting for ${description}; stderr: ${this.stderr}`))
+      }, timeoutMs)
+      this.#waiters.add(waiter)
+      this.exited.then(({ code }) => {
+        if (!this.#waiters.has(waiter)) return
+        this.#waiters.delete(waiter)
+        clearTimeout(timer)
+        reject(new Error(`seraph exited (${String(code)}) before ${description}; stderr: ${this.stderr}`))
+      }, () => {})
+    })
+  }
+
+  /** Waits for the first line after now that passes `test`. */
+  nextLine (test: (line: LogLine) => boolean, description?: string, timeoutMs?: number): Promise<LogLine> {
+    const seen = this.lines.length
+    return this.waitForLine((line) => this.lines.indexOf(line) >= seen && test(line), description, timeoutMs)
+  }
+
+  /** Pids of every worker this primary ever forked. */
+  workerPids (): number[] {
+    return this.lines.filter((l) => l.msg === 'worker forked').map((l) => l.workerPid as number)
+  }
+
+  /** Pids of the workers that are listening now. */
+  liveWorkerPids (): number[] {
+    const exited = new Set(this.lines.filter((l) => l.msg.startsWith('worker exited') || l.msg === 'worker died unexpectedly').map((l) => l.workerPid))
+    return [...new Set(this.lines.filter((l) => l.msg === 'worker listening').map((l) => l.workerPid as number))]
+      .filter((pid) => !exited.has(pid))
+  }
+
+  signal (signal: NodeJS.Signals): void {
+    this.child.kill(signal)
+  }
+
+  /** Last resort for teardown: nothing may outlive a test. */
+  killAll (): void {
+    for (const pid of [this.child.pid, ...this.workerPids()]) {
+      if (pid !== undefined && isAlive(pid)) {
+        try { process.kill(pid, 'SIGKILL') } catch {}
+      }
+    }
+  }
+}
+
+export interface ReadyServer {
+  readonly seraph: SeraphProcess
+  readonly port: number
+  readonly ready: LogLine
+}
+
+/** Starts seraph on 127.0.0.1 and a free port, and waits for its ready line. */
+export async function startSeraph (t: Teardown, args: readonly string[] = [], options?: SpawnOptions): Promise<ReadyServer> {
+  const seraph = new SeraphProcess(['--host', '127.0.0.1', '--port', '0', ...args], options)
+  t.teardown(() => seraph.killAll())
+  const ready = await seraph.waitForLine((line) => line.msg === 'ready', 'the ready line')
+  return { seraph, port: ready.port as number, ready }
+}
+
+/** Runs seraph to its exit, for inputs that must make it fail. */
+export async function runSeraph (t: Teardown, args: readonly string[], options?: SpawnOptions) {
+  const seraph = new SeraphProcess(args, options)
+  t.teardown(() => seraph.killAll())
+  const timer = setTimeout(() => seraph.killAll(), 30_000)
+  const { code, signal } = await seraph.exited
+  clearTimeout(timer)
+  return { code, signal, stderr: seraph.stderr, lines: seraph.lines, seraph }
+}
+
+/** True while `pid` runs; a zombie (exited, not yet reaped) counts as gone. */
+export function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Resolves once none of `pids` runs any more. Polls /proc: these are the
+ * primary's children (or orphans reaped by init), so no event tells us.
+ */
+export async function waitUntilGone (pids: readonly number[], timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs
+  let alive = pids.filter(isAlive)
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25))
+    alive = alive.filter(isAlive)
+  }
+  return alive
+}
