@@ -1,0 +1,59 @@
+import { availableParallelism } from 'node:os'
+import t from 'tap'
+import { parseCommandLine, parseDuration, type Config } from '../src/config.js'
+import { bundledPublicDir } from '../src/package-info.js'
+import { tempDir } from './helpers/certificates.js'
+
+function serve (argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const request = parseCommandLine(argv, env)
+  if (request.action !== 'serve') throw new Error(`expected serve, got ${request.action}`)
+  return request.config
+}
+
+t.test('defaults', async (t) => {
+  t.match(serve([]), {
+    host: undefined,
+    port: 8443,
+    workers: availableParallelism(),
+    root: bundledPublicDir,
+    cert: undefined,
+    key: undefined,
+    logLevel: 'info',
+    shutdownTimeoutMs: 10_000
+  })
+})
+
+t.test('flags, --flag=value, and environment variables; a flag wins', async (t) => {
+  const root = tempDir(t)
+  const env = { SERAPH_PORT: '9000', SERAPH_WORKERS: '3', SERAPH_ROOT: root, SERAPH_LOG_LEVEL: 'warn', SERAPH_HOST: '::1' }
+  t.match(serve([], env), { port: 9000, workers: 3, root, logLevel: 'warn', host: '::1' })
+  t.match(serve(['--port', '0', '--workers=1', '--log-level', 'debug'], env), { port: 0, workers: 1, logLevel: 'debug', root })
+  t.match(serve([], { SERAPH_PORT: '' }), { port: 8443 }, 'an empty variable counts as unset')
+})
+
+t.test('relative paths resolve against the working directory', async (t) => {
+  const config = parseCommandLine(['--cert', 'c.pem', '--key', 'k.pem'], {}, '/srv/blog')
+  t.match(config, { action: 'serve', config: { cert: '/srv/blog/c.pem', key: '/srv/blog/k.pem' } })
+})
+
+t.test('--help and --version win over everything else', async (t) => {
+  t.same(parseCommandLine(['--port', '1', '--help'], {}), { action: 'help' })
+  t.same(parseCommandLine(['--version'], { SERAPH_PORT: 'bad' }), { action: 'version' })
+})
+
+t.test('durations', async (t) => {
+  t.equal(parseDuration('500ms'), 500)
+  t.equal(parseDuration('10s'), 10_000)
+  t.equal(parseDuration('1.5s'), 1500)
+  t.equal(parseDuration('2m'), 120_000)
+  t.equal(parseDuration('1h'), 3_600_000)
+  t.equal(parseDuration('250'), 250)
+  t.equal(parseDuration('ten'), undefined)
+  t.equal(parseDuration('-1s'), undefined)
+  t.equal(parseDuration('5d'), undefined)
+})
+
+t.test('a bad environment variable is named in the error', async (t) => {
+  t.throws(() => serve([], { SERAPH_PORT: '99999' }), { code: 'SERAPH_ERR_INVALID_NUMBER', message: /SERAPH_PORT \(--port\)/ })
+  t.throws(() => serve(['--port', 'x']), { code: 'SERAPH_ERR_INVALID_NUMBER', message: /^--port must/ })
+})
