@@ -8,8 +8,9 @@ export const maxLoggedUrlLength = 1024
  * One `info` line per request when its response has finished: method, url,
  * status, bytes, duration. Replaces Fastify's two-line request logging.
  */
-export function registerAccessLog (app: FastifyInstance, logger: Logger): void {
+export function registerAccessLog (app: FastifyInstance, logger: Logger, onResponse?: (status: number) => void): void {
   app.addHook('onResponse', (request, reply, done) => {
+    onResponse?.(reply.statusCode)
     const url = request.raw.url ?? ''
     logger.info({
       method: request.method,

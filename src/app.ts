@@ -5,6 +5,9 @@ import { join } from 'node:path'
 import fastifyStatic from '@fastify/static'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { registerAccessLog } from './access-log.js'
+import { createClientErrorHandler } from './client-errors.js'
+import type { ConnectionLimits } from './config.js'
+import type { ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from './logger.js'
 import { isSafeRequestPath } from './request-guard.js'
 
@@ -17,6 +20,21 @@ export interface AppOptions {
   readonly workerId?: number
   /** While true, every response asks the client to close its connection. */
   readonly isDraining?: () => boolean
+  readonly limits?: ConnectionLimits
+  /** Counts connections and the causes of their closes. */
+  readonly accounting?: ConnectionAccounting
+  /** Called with each response's status code. */
+  readonly onResponse?: (status: number) => void
+}
+
+/** The defaults of the CLI flags (see options.ts). */
+export const defaultLimits: ConnectionLimits = {
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 10_000,
+  socketTimeoutMs: 60_000,
+  maxConnections: 4096
 }
 
 export type App = FastifyInstance<Server>
@@ -28,6 +46,8 @@ const fallbackNotFoundPage = '<!doctype html><title>404 Not Found</title><h1>404
  * listens on the handle it got from the primary, tests call `listen({ port: 0 })`.
  */
 export async function buildApp (options: AppOptions): Promise<App> {
+  const limits = options.limits ?? defaultLimits
+  const clientErrors = createClientErrorHandler(options.logger, options.accounting)
   const app = Fastify({
     loggerInstance: options.logger,
     // access-log.ts writes one line per request instead of Fastify's two.
@@ -35,11 +55,31 @@ export async function buildApp (options: AppOptions): Promise<App> {
     // A draining worker still answers requests that arrive on its open
     // connections (with `Connection: close`) instead of Fastify's 503.
     return503OnClosing: false,
-    https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' },
+    https: {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks the header and request deadlines on this interval
+      // (30 s by default), so a short deadline needs a short interval.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
+    },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.socketTimeoutMs,
+    clientErrorHandler: clientErrors.handler,
     routerOptions: { maxParamLength: 2048 }
   }) as unknown as App
+  app.server.maxConnections = limits.maxConnections
+  options.accounting?.attach(app.server)
+  app.addHook('onClose', (_instance, done) => {
+    clientErrors.flush()
+    done()
+  })
 
-  registerAccessLog(app, options.logger)
+  registerAccessLog(app, options.logger, options.onResponse)
 
   app.addHook('onRequest', (request, reply, done) => {
     if (isSafeRequestPath(request.raw.url ?? '/')) return done()

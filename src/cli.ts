@@ -68,8 +68,8 @@ async function main (): Promise<void> {
     })
   }
 
-  const { port, url } = await primary.start()
-  log.info({ url, port, workers: config.workers }, 'ready')
+  const { port, url, adminUrl } = await primary.start()
+  log.info({ url, port, workers: config.workers, ...(adminUrl === undefined ? {} : { adminUrl }) }, 'ready')
   // pm2's wait_ready listens for this on the IPC channel it opened.
   process.send?.('ready')
 }

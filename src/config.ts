@@ -17,6 +17,19 @@ export interface Config {
   readonly key: string | undefined
   readonly logLevel: LogLevel
   readonly shutdownTimeoutMs: number
+  /** `undefined`: no admin listener. */
+  readonly adminPort: number | undefined
+  readonly limits: ConnectionLimits
+}
+
+/** Per-worker protections against slow and idle clients; see the README's Timeouts section. */
+export interface ConnectionLimits {
+  readonly handshakeTimeoutMs: number
+  readonly headersTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+  readonly socketTimeoutMs: number
+  readonly maxConnections: number
 }
 
 export type CliRequest =
@@ -88,8 +101,23 @@ function validate (values: RawValues, label: Label, cwd: string): Config {
   if (key !== undefined && cert === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', label('key'), '--cert')
   const host = text('host')
   if (host !== undefined && host.trim() === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', label('host'))
+  const limits: ConnectionLimits = {
+    handshakeTimeoutMs: duration('handshakeTimeout', label('handshakeTimeout'), text('handshakeTimeout'), 10_000),
+    headersTimeoutMs: duration('headersTimeout', label('headersTimeout'), text('headersTimeout'), 15_000),
+    requestTimeoutMs: duration('requestTimeout', label('requestTimeout'), text('requestTimeout'), 30_000),
+    keepAliveTimeoutMs: duration('keepAliveTimeout', label('keepAliveTimeout'), text('keepAliveTimeout'), 10_000),
+    socketTimeoutMs: duration('socketTimeout', label('socketTimeout'), text('socketTimeout'), 60_000),
+    maxConnections: integer('maxConnections', label('maxConnections'), text('maxConnections'), 4096)
+  }
+  // Node refuses a headers timeout longer than the whole-request timeout.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new SeraphError('SERAPH_ERR_TIMEOUT_ORDER', label('headersTimeout'), label('requestTimeout'))
+  }
+  const adminPort = text('adminPort')
   return {
     host,
+    adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort, 0),
+    limits,
     port: integer('port', label('port'), text('port'), 8443),
     workers: integer('workers', label('workers'), text('workers'), availableParallelism()),
     root: directory(label('root'), text('root'), cwd),

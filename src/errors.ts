@@ -11,6 +11,7 @@ export const errorMessages = {
   SERAPH_ERR_INVALID_NUMBER: '%s must be a whole number from %d to %d, got "%s"',
   SERAPH_ERR_INVALID_DURATION: '%s must be a duration such as 500ms, 10s or 2m, got "%s"',
   SERAPH_ERR_INVALID_CHOICE: '%s must be one of %s, got "%s"',
+  SERAPH_ERR_TIMEOUT_ORDER: '%s must not be longer than %s',
   SERAPH_ERR_ROOT_NOT_FOUND: '%s %s: no such directory',
   SERAPH_ERR_ROOT_NOT_DIRECTORY: '%s %s: not a directory',
   SERAPH_ERR_ROOT_UNREADABLE: '%s %s: permission denied',
@@ -26,6 +27,7 @@ export const errorMessages = {
   SERAPH_ERR_PORT_PERMISSION: '--port %d: no permission to listen on %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
   SERAPH_ERR_HOST_UNAVAILABLE: '--host %s: this address is not available on this machine',
   SERAPH_ERR_LISTEN_FAILED: '--port %d: cannot listen on %s (%s)',
+  SERAPH_ERR_ADMIN_LISTEN_FAILED: '--admin-port %d: cannot listen on 127.0.0.1 (%s)',
   SERAPH_ERR_WORKER_START: 'worker %d could not start: %s',
   SERAPH_ERR_CRASH_LOOP: 'workers keep dying at start-up: %d failed in a row, the last %s'
 } as const

@@ -1,4 +1,5 @@
-import type { Config } from './config.js'
+import type { MetricObjectWithValues, MetricValue } from 'prom-client'
+import type { Config, ConnectionLimits } from './config.js'
 
 /**
  * IPC between the primary and its workers: typed `{ act }` objects, each routed
@@ -13,17 +14,27 @@ export interface WorkerSettings {
   readonly keyPath: string
   readonly logLevel: Config['logLevel']
   readonly shutdownTimeoutMs: number
+  readonly limits: ConnectionLimits
+}
+
+/** A worker's counters and state, as the admin listener reports them. */
+export interface WorkerReport {
+  readonly metrics: MetricObjectWithValues<MetricValue<string>>[]
+  readonly connectionsOpen: number
+  readonly draining: boolean
 }
 
 export type PrimaryMessage =
   | { readonly act: 'start', readonly settings: WorkerSettings }
   | { readonly act: 'shutdown', readonly force: boolean }
+  | { readonly act: 'report', readonly requestId: number }
 
 export type WorkerMessage =
   /** The worker's message handler is installed: it can take the 'start' message now. */
   | { readonly act: 'hello' }
   | { readonly act: 'listening', readonly port: number }
   | { readonly act: 'start-failed', readonly code: string | undefined, readonly message: string }
+  | { readonly act: 'report', readonly requestId: number, readonly report: WorkerReport }
 
 type Acts<M extends { act: string }> = M['act']
 

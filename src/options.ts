@@ -90,6 +90,76 @@ export const optionSpecs = {
     defaultText: '10s',
     description: 'how long in-flight requests may finish on shutdown before their connections are closed'
   },
+  adminPort: {
+    flag: '--admin-port',
+    env: 'SERAPH_ADMIN_PORT',
+    kind: 'integer',
+    placeholder: 'N',
+    min: 0,
+    max: 65535,
+    defaultText: 'off',
+    description: 'serve /metrics (Prometheus) and /healthz on 127.0.0.1 at this port; 0 picks a free port'
+  },
+  handshakeTimeout: {
+    flag: '--handshake-timeout',
+    env: 'SERAPH_HANDSHAKE_TIMEOUT',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 1,
+    max: 600_000,
+    defaultText: '10s',
+    description: 'close a connection whose TLS handshake has not finished by then'
+  },
+  headersTimeout: {
+    flag: '--headers-timeout',
+    env: 'SERAPH_HEADERS_TIMEOUT',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 1,
+    max: 600_000,
+    defaultText: '15s',
+    description: 'time to receive a request\'s headers (answered 408)'
+  },
+  requestTimeout: {
+    flag: '--request-timeout',
+    env: 'SERAPH_REQUEST_TIMEOUT',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 1,
+    max: 3_600_000,
+    defaultText: '30s',
+    description: 'time to receive a whole request, body included; at least --headers-timeout'
+  },
+  keepAliveTimeout: {
+    flag: '--keep-alive-timeout',
+    env: 'SERAPH_KEEP_ALIVE_TIMEOUT',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 1,
+    max: 3_600_000,
+    defaultText: '10s',
+    description: 'close a keep-alive connection idle between requests for this long'
+  },
+  socketTimeout: {
+    flag: '--socket-timeout',
+    env: 'SERAPH_SOCKET_TIMEOUT',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 1,
+    max: 3_600_000,
+    defaultText: '60s',
+    description: 'close a connection with no traffic either way for this long (a stalled download)'
+  },
+  maxConnections: {
+    flag: '--max-connections',
+    env: 'SERAPH_MAX_CONNECTIONS',
+    kind: 'integer',
+    placeholder: 'N',
+    min: 1,
+    max: 1_000_000,
+    defaultText: '4096',
+    description: 'connections per worker; more are refused at once'
+  },
   help: {
     flag: '--help',
     kind: 'switch',

@@ -4,13 +4,17 @@
  * request; everything it knows about a worker comes over IPC (messages.ts).
  */
 import cluster, { type Worker } from 'node:cluster'
+import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+import { startAdminServer } from './admin-server.js'
 import type { Config } from './config.js'
 import { isSeraphErrorCode, SeraphError } from './errors.js'
 import { bindListeningSocket, listenError, type BoundSocket } from './listen-handle.js'
 import type { Logger } from './logger.js'
-import { dispatch, type DispatchTable, type WorkerMessage, type WorkerSettings } from './messages.js'
+import { dispatch, type DispatchTable, type WorkerMessage, type WorkerReport, type WorkerSettings } from './messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
+import { WorkerReports } from './worker-reports.js'
 
 const workerScript = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
 
@@ -45,6 +49,10 @@ export class Primary {
   #exitCode = 0
   #fatalError: SeraphError | undefined
   #onReady: (() => void) | undefined
+  #admin: Server | undefined
+  readonly #reports = new WorkerReports()
+  readonly #registry = new Registry()
+  readonly #restarts = new Counter({ name: 'seraph_worker_restarts_total', help: 'Workers replaced after an unexpected exit', registers: [this.#registry] })
 
   constructor (options: PrimaryOptions) {
     this.#options = options
@@ -53,16 +61,53 @@ export class Primary {
   }
 
   /** Binds the port, starts the workers and resolves once every one of them listens. */
-  async start (): Promise<{ port: number, url: string }> {
+  async start (): Promise<{ port: number, url: string, adminUrl?: string }> {
     const { config } = this.#options
     this.#socket = await bindListeningSocket(config.host, config.port)
+    let adminUrl: string | undefined
+    if (config.adminPort !== undefined) {
+      const admin = await startAdminServer(config.adminPort, { metrics: () => this.#metrics(), health: () => this.#health() })
+      this.#admin = admin.server
+      adminUrl = `http://127.0.0.1:${admin.port}/`
+    }
+    const listening = new Gauge({
+      name: 'seraph_workers_listening',
+      help: 'Workers accepting connections',
+      registers: [this.#registry],
+      collect: () => { listening.set([...this.#workers.values()].filter((s) => s.listening).length) }
+    })
     cluster.setupPrimary({ exec: workerScript, args: [], silent: false })
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
     const ready = new Promise<void>((resolve) => { this.#onReady = resolve })
     for (let i = 0; i < config.workers; i++) this.#fork()
     await ready
     const port = this.#socket.port
-    return { port, url: publicUrl(config.host, port) }
+    return { port, url: publicUrl(config.host, port), ...(adminUrl === undefined ? {} : { adminUrl }) }
+  }
+
+  async #collect (): Promise<Array<{ state: WorkerState, report: WorkerReport | undefined }>> {
+    const states = [...this.#workers.values()]
+    return Promise.all(states.map(async (state) => ({ state, report: state.listening ? await this.#reports.request(state.worker) : undefined })))
+  }
+
+  async #metrics (): Promise<string> {
+    const reports = await this.#collect()
+    const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
+    const merged = AggregatorRegistry.aggregate([...perWorker, await this.#registry.getMetricsAsJSON()])
+    return merged.metrics()
+  }
+
+  async #health (): Promise<{ healthy: boolean, [field: string]: unknown }> {
+    const reports = await this.#collect()
+    const workers = reports.map(({ state, report }) => ({
+      id: state.worker.id,
+      pid: state.worker.process.pid,
+      state: !state.listening ? 'starting' : report === undefined ? 'unresponsive' : report.draining ? 'draining' : 'listening',
+      uptimeSeconds: Math.round((Date.now() - state.startedAt) / 1000),
+      connectionsOpen: report?.connectionsOpen ?? null
+    }))
+    const serving = workers.filter((w) => w.state === 'listening').length
+    return { healthy: serving > 0 && !this.#stopping, stopping: this.#stopping, workersWanted: this.#options.config.workers, workers }
   }
 
   /** Drains every worker; `force` closes their connections at once. */
@@ -90,6 +135,7 @@ export class Primary {
     this.#log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker forked')
     const handlers: DispatchTable<WorkerMessage> = {
       hello: () => this.#sendStart(worker),
+      report: (message) => this.#reports.received(message.requestId, message.report),
       listening: () => this.#onWorkerListening(state),
       'start-failed': (message) => this.#onStartFailed(state, message.code, message.message)
     }
@@ -107,7 +153,8 @@ export class Primary {
       certPath,
       keyPath,
       logLevel: config.logLevel,
-      shutdownTimeoutMs: config.shutdownTimeoutMs
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      limits: config.limits
     }
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)
@@ -146,6 +193,7 @@ export class Primary {
     }
     const livedMs = Date.now() - state.startedAt
     this.#log.warn({ ...fields, livedMs }, 'worker died unexpectedly')
+    this.#restarts.inc()
     const decision = this.#policy.workerDied(livedMs, state.listening)
     if (decision.action === 'give-up') {
       const last = signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`
@@ -179,6 +227,8 @@ export class Primary {
     if (!this.#stopping || this.#workers.size > 0) return
     this.#socket?.handle.close()
     this.#socket = undefined
+    this.#admin?.close()
+    this.#admin?.closeAllConnections()
     this.#options.onExit(this.#exitCode, this.#fatalError)
   }
 }

@@ -95,3 +95,15 @@ t.test('workers that die at start-up end in a crash-loop error, not an endless r
 t.test('every error code has a message', async (t) => {
   for (const [code, message] of Object.entries(errorMessages)) t.ok(message.length > 10, code)
 })
+
+t.test('a headers timeout longer than the request timeout is refused', async (t) => {
+  await expectFailure(t, ['--headers-timeout', '20s', '--request-timeout', '10s'], 'SERAPH_ERR_TIMEOUT_ORDER', '--headers-timeout')
+})
+
+t.test('an admin port already in use', async (t) => {
+  const blocker = createServer()
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => blocker.close())
+  const { port } = blocker.address() as { port: number }
+  await expectFailure(t, ['--admin-port', String(port)], 'SERAPH_ERR_ADMIN_LISTEN_FAILED', `--admin-port ${port}`)
+})

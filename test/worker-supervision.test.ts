@@ -1,4 +1,6 @@
+import { join } from 'node:path'
 import t from 'tap'
+import { packageRoot } from '../src/package-info.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { isAlive, startSeraph, waitUntilGone } from './helpers/seraph-process.js'
 
@@ -41,4 +43,20 @@ t.test('a worker whose primary disappears exits', async (t) => {
   seraph.signal('SIGKILL')
   await seraph.exited
   t.same(await waitUntilGone(workers), [], 'both workers exited on their own')
+})
+
+t.test('an uncaught exception in a worker is logged with context and the worker is replaced; the port stays up', async (t) => {
+  const ca = await devCa()
+  const fixture = join(packageRoot, 'test', 'fixtures', 'throw-in-worker-on-sigusr2.mjs')
+  const { seraph, port } = await startSeraph(t, ['--workers', '2'], { execArgv: ['--import', fixture] })
+  const [victim] = seraph.liveWorkerPids() as [number]
+  const fatal = seraph.nextLine((l) => l.msg.startsWith('uncaught exception') && l.pid === victim, 'the fatal line')
+  const replaced = seraph.nextLine((l) => l.msg === 'worker listening' && l.workerPid !== victim, 'the replacement')
+  process.kill(victim, 'SIGUSR2')
+  const line = await fatal
+  t.match(line, { level: 60, role: 'worker', err: { message: 'test-induced uncaught exception' } })
+  const exit = await seraph.waitForLine((l) => l.msg === 'worker died unexpectedly' && l.workerPid === victim, 'the exit')
+  t.equal(exit.code, 1)
+  await replaced
+  t.equal((await getFresh(ca, port, '/healthz')).status, 200)
 })

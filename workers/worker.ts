@@ -5,18 +5,20 @@
  * exits it (the IPC channel's 'disconnect').
  */
 import { readFileSync } from 'node:fs'
-import type { Socket } from 'node:net'
 import { buildApp, type App } from '../src/app.js'
+import { ConnectionAccounting } from '../src/connection-accounting.js'
 import { isSeraphError } from '../src/errors.js'
 import { createLogger, type Logger } from '../src/logger.js'
 import { dispatch, type DispatchTable, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
+import { WorkerMetrics } from '../src/worker-metrics.js'
 
 let logger: Logger | undefined
 let app: App | undefined
 let draining = false
 let signalsReceived = 0
 let drainAfter = 10_000
-const sockets = new Set<Socket>()
+let metrics: WorkerMetrics | undefined
+let accounting: ConnectionAccounting | undefined
 
 function send (message: WorkerMessage, callback?: () => void): void {
   if (process.send === undefined) callback?.()
@@ -29,13 +31,23 @@ async function start (settings: WorkerSettings, handle: unknown): Promise<void> 
   // Each worker reads the files and builds its TLS context itself: no TLS
   // state crosses a process boundary.
   const tls = { cert: readFileSync(settings.certPath), key: readFileSync(settings.keyPath) }
-  app = await buildApp({ root: settings.root, logger, tls, workerId: settings.workerId, isDraining: () => draining })
+  metrics = new WorkerMetrics(settings.workerId)
+  accounting = new ConnectionAccounting(metrics)
+  const workerMetrics = metrics
+  app = await buildApp({
+    root: settings.root,
+    logger,
+    tls,
+    workerId: settings.workerId,
+    isDraining: () => draining,
+    limits: settings.limits,
+    accounting,
+    onResponse: (status) => workerMetrics.response(status)
+  })
   await app.ready()
   const server = app.server
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
+  // --max-connections: Node closes the surplus at once and tells us here.
+  server.on('drop', () => workerMetrics.rejected())
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(handle, () => {
@@ -53,13 +65,14 @@ async function start (settings: WorkerSettings, handle: unknown): Promise<void> 
 function shutdown (force: boolean): void {
   if (app === undefined) process.exit(0)
   if (force) {
-    logger?.warn({ connections: sockets.size }, 'forced shutdown: closing all connections')
-    for (const socket of sockets) socket.destroy()
+    logger?.warn({ connections: accounting?.open }, 'forced shutdown: closing all connections')
+    accounting?.destroyAll()
     return
   }
   if (draining) return
   draining = true
-  logger?.info({ connections: sockets.size }, 'draining')
+  accounting?.startShutdown()
+  logger?.info({ connections: accounting?.open }, 'draining')
   // server.close() (inside app.close()) stops accepting and closes idle
   // keep-alive connections; busy ones get `Connection: close` on their response.
   const timer = setTimeout(() => shutdown(true), drainAfter)
@@ -80,7 +93,14 @@ const handlers: DispatchTable<PrimaryMessage, unknown> = {
       send({ act: 'start-failed', code: isSeraphError(err) ? err.code : error.code, message: error.message }, () => process.exit(1))
     })
   },
-  shutdown: (message) => shutdown(message.force)
+  shutdown: (message) => shutdown(message.force),
+  report: (message) => {
+    if (metrics === undefined) return
+    const connectionsOpen = accounting?.open ?? 0
+    metrics.snapshot().then((snapshot) => {
+      send({ act: 'report', requestId: message.requestId, report: { metrics: snapshot, connectionsOpen, draining } })
+    }, (err: unknown) => logger?.error({ err }, 'metrics snapshot failed'))
+  }
 }
 
 process.on('message', (message: unknown, handle: unknown) => {

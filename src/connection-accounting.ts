@@ -1,0 +1,150 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Server } from 'node:https'
+import type { Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
+
+/**
+ * Why a connection ended. `reason` refines it: the OpenSSL reason of a TLS
+ * error (`wrong version number`, `http request`, …), the kind of a timeout
+ * (`handshake`, `headers`, `request`, `idle`, `socket`), the parser code of
+ * an HTTP error (`HPE_INVALID_METHOD`, …).
+ */
+export type CloseCause = 'normal' | 'client_closed' | 'client_reset' | 'timeout' | 'tls_error' | 'http_error' | 'shutdown' | 'error'
+
+export interface CloseRecord {
+  readonly cause: CloseCause
+  readonly reason: string
+}
+
+/** Receives every opened and every closed connection, each exactly once. */
+export interface ConnectionObserver {
+  opened (): void
+  closed (record: CloseRecord): void
+}
+
+interface ConnectionState {
+  cause?: CloseCause
+  reason?: string
+  /** A request's headers arrived and its response is not finished. */
+  inRequest: boolean
+  /** The TLS handshake completed. */
+  secure: boolean
+}
+
+const kState = Symbol('seraph.connection')
+type Tracked = Socket & { [kState]?: ConnectionState }
+
+/**
+ * Counts every TCP connection of a TLS server from accept to close, and the
+ * cause of its close. A raw socket emits 'close' exactly once, so a close is
+ * counted once however many errors, timeouts and aborts led to it; the first
+ * cause reported wins.
+ */
+export class ConnectionAccounting {
+  readonly #observer: ConnectionObserver
+  readonly #sockets = new Set<Socket>()
+  #shuttingDown = false
+
+  constructor (observer: ConnectionObserver) {
+    this.#observer = observer
+  }
+
+  /** Connections open now. */
+  get open (): number {
+    return this.#sockets.size
+  }
+
+  /** Attaches to `server` before it listens. */
+  attach (server: Server): void {
+    server.on('connection', (socket: Socket) => this.#onConnection(socket))
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const state = stateOf(socket)
+      if (state !== undefined) state.secure = true
+      // A keep-alive or stalled-response timeout destroys the socket without
+      // an error; tell which one it was while the state is still known.
+      socket.on('timeout', () => {
+        const state = stateOf(socket)
+        if (state !== undefined && state.cause === undefined) {
+          state.cause = 'timeout'
+          state.reason = state.inRequest ? 'socket' : 'idle'
+        }
+      })
+    })
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      const state = stateOf(request.socket)
+      if (state === undefined) return
+      state.inRequest = true
+      response.once('close', () => { state.inRequest = false })
+    })
+  }
+
+  /** Records why `socket` (raw or TLS) is about to close; the first call wins. */
+  blame (socket: Socket, error: NodeJS.ErrnoException & { reason?: string }): CloseRecord {
+    const state = stateOf(socket)
+    const record = classify(error, state?.inRequest ?? false)
+    if (state !== undefined && state.cause === undefined) {
+      state.cause = record.cause
+      state.reason = record.reason
+    }
+    return record
+  }
+
+  /** From now on, closes without another cause count as `shutdown`. */
+  startShutdown (): void {
+    this.#shuttingDown = true
+  }
+
+  /** Closes every connection now (forced shutdown). */
+  destroyAll (): void {
+    this.#shuttingDown = true
+    for (const socket of this.#sockets) socket.destroy()
+  }
+
+  // A close nobody reported an error for. The client left before a complete
+  // exchange (a FIN, or a reset that TLS read as end of stream), or after it.
+  #quietClose (state: ConnectionState): CloseRecord {
+    if (this.#shuttingDown) return { cause: 'shutdown', reason: '' }
+    if (!state.secure) return { cause: 'client_closed', reason: 'during handshake' }
+    if (state.inRequest) return { cause: 'client_closed', reason: 'during request' }
+    return { cause: 'normal', reason: '' }
+  }
+
+  #onConnection (socket: Tracked): void {
+    const state: ConnectionState = { inRequest: false, secure: false }
+    socket[kState] = state
+    this.#sockets.add(socket)
+    this.#observer.opened()
+    // Errors are handled by the TLS socket above this one; this listener only
+    // records the cause, so an error nobody else handles cannot crash us.
+    socket.on('error', (error: NodeJS.ErrnoException) => this.blame(socket, error))
+    socket.once('close', () => {
+      this.#sockets.delete(socket)
+      this.#observer.closed(state.cause === undefined ? this.#quietClose(state) : { cause: state.cause, reason: state.reason ?? '' })
+    })
+  }
+}
+
+function stateOf (socket: Socket | null | undefined): ConnectionState | undefined {
+  if (socket === null || socket === undefined) return undefined
+  const own = (socket as Tracked)[kState]
+  if (own !== undefined) return own
+  // A TLSSocket wraps the raw socket that 'connection' gave us.
+  const parent = (socket as unknown as { _parent?: Tracked | null })._parent
+  return parent?.[kState]
+}
+
+const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'])
+
+/** Maps a socket, TLS or HTTP parser error to a close cause. */
+export function classify (error: NodeJS.ErrnoException & { reason?: string }, inRequest: boolean): CloseRecord {
+  const code = error.code ?? ''
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return { cause: 'timeout', reason: 'handshake' }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { cause: 'timeout', reason: inRequest ? 'request' : 'headers' }
+  if (code === 'ETIMEDOUT') return { cause: 'timeout', reason: 'socket' }
+  if (resetCodes.has(code)) return { cause: 'client_reset', reason: '' }
+  if (code.startsWith('ERR_SSL_') || error.reason !== undefined) {
+    return { cause: 'tls_error', reason: error.reason ?? code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, ' ') }
+  }
+  if (code.startsWith('HPE_')) return { cause: 'http_error', reason: code }
+  return { cause: 'error', reason: code }
+}

@@ -1,0 +1,50 @@
+import { request } from 'undici'
+
+export type Metrics = Map<string, number>
+
+/** Reads the admin listener's Prometheus text into `name{labels}` → value. */
+export async function readMetrics (adminUrl: string): Promise<Metrics> {
+  const res = await request(`${adminUrl}metrics`)
+  const text = await res.body.text()
+  const metrics: Metrics = new Map()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const space = line.lastIndexOf(' ')
+    metrics.set(normalize(line.slice(0, space)), Number(line.slice(space + 1)))
+  }
+  return metrics
+}
+
+// Sorts labels so lookups do not depend on their order in the exposition.
+function normalize (series: string): string {
+  const brace = series.indexOf('{')
+  if (brace === -1) return series
+  const labels = series.slice(brace + 1, -1).match(/\w+="(?:[^"\\]|\\.)*"/g) ?? []
+  return `${series.slice(0, brace)}{${labels.sort().join(',')}}`
+}
+
+/** Total over all workers (the `worker="all"` series) of a metric, optionally filtered by more labels. */
+export function total (metrics: Metrics, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0
+  for (const [series, value] of metrics) {
+    if (!series.startsWith(`${name}{`) || !series.includes('worker="all"')) continue
+    if (Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`))) sum += value
+  }
+  return sum
+}
+
+/** Closed-connection counts by `cause` (and `cause: reason`), totals over all workers. */
+export function closeCauses (metrics: Metrics): Map<string, number> {
+  const causes = new Map<string, number>()
+  for (const [series, value] of metrics) {
+    if (!series.startsWith('seraph_connections_closed_total{') || !series.includes('worker="all"')) continue
+    const cause = /cause="([^"]*)"/.exec(series)?.[1] ?? ''
+    causes.set(cause, (causes.get(cause) ?? 0) + value)
+  }
+  return causes
+}
+
+export async function health (adminUrl: string): Promise<{ healthy: boolean, workers: Array<{ id: number, pid: number, state: string }> }> {
+  const res = await request(`${adminUrl}healthz`)
+  return await res.body.json() as { healthy: boolean, workers: Array<{ id: number, pid: number, state: string }> }
+}

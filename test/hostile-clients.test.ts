@@ -1,0 +1,154 @@
+import { connect } from 'node:net'
+import t, { type Test } from 'tap'
+import { closeCauses, health, readMetrics, total, type Metrics } from './helpers/admin-metrics.js'
+import { attacks, captureClientHello, runAttack, slowHeaders } from './helpers/hostile-client.js'
+import { devCa, getFresh } from './helpers/https-client.js'
+import { startSeraph } from './helpers/seraph-process.js'
+
+// Short timeouts through the real flags keep the suite fast.
+const flags = ['--workers', '2', '--admin-port', '0', '--handshake-timeout', '400ms', '--headers-timeout', '800ms',
+  '--request-timeout', '2s', '--keep-alive-timeout', '1s']
+
+/**
+ * Waits until every connection counted as opened is counted as closed and the
+ * open gauge is back to zero. Polls the admin listener: the counters live in
+ * other processes, so there is no event to await here.
+ */
+async function settled (adminUrl: string, timeoutMs = 15_000): Promise<Metrics> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const metrics = await readMetrics(adminUrl)
+    const opened = total(metrics, 'seraph_connections_opened_total')
+    const closed = total(metrics, 'seraph_connections_closed_total')
+    if (total(metrics, 'seraph_connections_open') === 0 && opened === closed) return metrics
+    if (Date.now() > deadline) throw new Error(`not settled: opened ${opened}, closed ${closed}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+function delta (after: Map<string, number>, before: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [key, value] of after) {
+    const d = value - (before.get(key) ?? 0)
+    if (d !== 0) out[key] = d
+  }
+  return out
+}
+
+const expectedCauses: Record<string, string[]> = {
+  'RST before any byte': ['client_reset'],
+  // TLS sometimes reads a reset as the end of the stream: then the client
+  // is seen closing, not resetting. Either way it is counted, once.
+  'RST in the middle of a ClientHello': ['client_reset', 'client_closed'],
+  'RST right after a full ClientHello': ['client_reset', 'client_closed'],
+  'RST right after the handshake': ['client_reset', 'normal'],
+  'RST in the middle of request headers': ['client_reset', 'tls_error'],
+  // The whole response may already sit in the kernel's buffers when the
+  // reset arrives: then the server saw a complete exchange.
+  'RST in the middle of a large response': ['client_reset', 'client_closed', 'normal'],
+  'FIN in the middle of a ClientHello': ['client_closed', 'client_reset'],
+  'close_notify immediately followed by RST': ['client_reset', 'normal'],
+  'random bytes': ['tls_error', 'timeout'],
+  'a TLS record header with an absurd length': ['tls_error'],
+  'a real ClientHello with bytes flipped': ['tls_error'],
+  'an SSLv2-style hello': ['tls_error'],
+  'plain HTTP sent to the TLS port': ['tls_error'],
+  'a client that connects and sends nothing': ['timeout']
+}
+
+t.test('hostile and broken clients never crash a worker or leak a connection', async (t) => {
+  const ca = await devCa()
+  const hello = await captureClientHello()
+  const { seraph, port, ready } = await startSeraph(t, flags)
+  const adminUrl = ready.adminUrl as string
+  const pids = (await health(adminUrl)).workers.map((w) => w.pid).sort()
+  t.equal(pids.length, 2)
+
+  for (const [name, attack] of Object.entries(attacks)) {
+    await t.test(name, async (t: Test) => {
+      const before = await settled(adminUrl)
+      t.equal(await runAttack(attack, 40, 10, port, ca, hello), 0, 'no connection left hanging')
+      const after = await settled(adminUrl)
+      const opened = total(after, 'seraph_connections_opened_total') - total(before, 'seraph_connections_opened_total')
+      const causes = delta(closeCauses(after), closeCauses(before))
+      const expected = expectedCauses[name] ?? []
+      const explained = expected.reduce((sum, cause) => sum + (causes[cause] ?? 0), 0)
+      t.ok(opened > 0 || name === 'RST before any byte', `connections were opened (${opened})`)
+      t.equal(explained, opened, `every close has an expected cause: ${JSON.stringify(causes)}`)
+      t.same((await health(adminUrl)).workers.map((w) => w.pid).sort(), pids, 'same worker pids: no crash')
+      t.equal((await getFresh(ca, port, '/healthz')).status, 200, 'a normal request still succeeds')
+    })
+  }
+
+  await t.test('TLS errors are counted by their OpenSSL reason', async (t) => {
+    const metrics = await settled(adminUrl)
+    t.ok(total(metrics, 'seraph_connections_closed_total', { cause: 'tls_error', reason: 'http request' }) >= 40, 'http request')
+    t.ok(total(metrics, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'handshake' }) >= 40, 'handshake timeouts')
+  })
+
+  await t.test('a flood of bad handshakes leaves the log readable', async (t) => {
+    t.equal(await runAttack(attacks['plain HTTP sent to the TLS port']!, 400, 20, port, ca, hello), 0)
+    const metrics = await settled(adminUrl)
+    const counted = total(metrics, 'seraph_connections_closed_total', { cause: 'tls_error', reason: 'http request' })
+    t.ok(counted >= 440, `every one is counted (${counted})`)
+    const warnings = seraph.lines.filter((l) => l.msg === 'client error' && l.reason === 'http request')
+    t.ok(warnings.length > 0, 'the first ones are logged')
+    // 10 lines per worker per reason per 10 s window; the run takes a few windows at most.
+    const windows = Math.ceil((Date.now() - (ready.time as number)) / 10_000) + 1
+    t.ok(warnings.length <= 2 * 10 * windows, `${warnings.length} lines for ${counted} bad handshakes`)
+    t.match(warnings[0], { level: 40, cause: 'tls_error', remote: /^127\.0\.0\.1:\d+$/ })
+    t.notOk(seraph.lines.some((l) => l.role === 'worker' && typeof l.err === 'object'), 'no stack trace for a client\'s fault')
+    t.same(seraph.badLines, [])
+  })
+
+  seraph.signal('SIGTERM')
+  t.equal((await seraph.exited).code, 0)
+  t.ok(seraph.lines.some((l) => l.msg === 'client errors suppressed from the log' && (l.suppressed as number) > 0),
+    'the held-back lines are summed up')
+})
+
+t.test('slow-header clients are closed on time while normal clients keep getting answers', async (t) => {
+  const ca = await devCa()
+  const { port, ready } = await startSeraph(t, [...flags.slice(0, -6), '--headers-timeout', '1500ms', '--request-timeout', '3s'])
+  const adminUrl = ready.adminUrl as string
+  const before = await settled(adminUrl)
+  const slow = Array.from({ length: 30 }, () => slowHeaders(port, ca, 20))
+  const latencies: number[] = []
+  for (let i = 0; i < 20; i++) {
+    const start = performance.now()
+    t.equal((await getFresh(ca, port, '/')).status, 200)
+    latencies.push(performance.now() - start)
+  }
+  // Every normal request finished long before the slow ones were cut off:
+  // none waited for them.
+  t.ok(Math.max(...latencies) < 1000, `normal requests answered while slow clients trickle (max ${Math.round(Math.max(...latencies))} ms)`)
+  const answers = await Promise.all(slow)
+  t.ok(answers.every((a) => a.startsWith('HTTP/1.1 408')), 'each slow client got 408 Request Timeout')
+  const after = await settled(adminUrl)
+  const causes = delta(closeCauses(after), closeCauses(before))
+  t.equal(total(after, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'headers' }) -
+    total(before, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'headers' }), 30, `30 header timeouts: ${JSON.stringify(causes)}`)
+})
+
+t.test('--max-connections: connections over the cap are closed at once and counted', async (t) => {
+  const ca = await devCa()
+  const { port, ready } = await startSeraph(t, ['--workers', '1', '--admin-port', '0', '--max-connections', '2', '--handshake-timeout', '5s'])
+  const adminUrl = ready.adminUrl as string
+  const sockets = Array.from({ length: 6 }, () => connect(port, '127.0.0.1'))
+  t.teardown(() => { for (const s of sockets) s.destroy() })
+  // The four over the cap are closed by the server; the two under it stay open.
+  const closedByServer = await Promise.all(sockets.map((s) => new Promise<boolean>((resolve) => {
+    s.on('error', () => {})
+    s.resume()
+    s.once('close', () => resolve(true))
+    // Those under the cap wait for a handshake (5 s); 2 s tells them apart.
+    setTimeout(() => resolve(false), 2000).unref()
+  })))
+  t.equal(closedByServer.filter(Boolean).length, 4, 'four refused')
+  const metrics = await readMetrics(adminUrl)
+  t.equal(total(metrics, 'seraph_connections_rejected_total'), 4)
+  t.equal(total(metrics, 'seraph_connections_open'), 2)
+  for (const s of sockets) s.destroy()
+  await settled(adminUrl)
+  t.equal((await getFresh(ca, port, '/healthz')).status, 200, 'served again once below the cap')
+})
