@@ -10,12 +10,13 @@ import type { ConnectionLimits } from './config.js'
 import type { ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from './logger.js'
 import { isSafeRequestPath } from './request-guard.js'
+import { secureContextOptions, type TlsMaterial } from './tls-options.js'
 
 export interface AppOptions {
   /** Directory of static files to serve. */
   readonly root: string
   readonly logger: Logger
-  readonly tls: { readonly cert: Buffer, readonly key: Buffer }
+  readonly tls: TlsMaterial
   /** Reported by `/healthz`. */
   readonly workerId?: number
   /** While true, every response asks the client to close its connection. */
@@ -56,9 +57,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     // connections (with `Connection: close`) instead of Fastify's 503.
     return503OnClosing: false,
     https: {
-      cert: options.tls.cert,
-      key: options.tls.key,
-      minVersion: 'TLSv1.2',
+      ...secureContextOptions(options.tls),
       handshakeTimeout: limits.handshakeTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,

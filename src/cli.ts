@@ -53,6 +53,11 @@ async function main (): Promise<void> {
     logger: log,
     certPath,
     keyPath,
+    rereadConfig: () => {
+      const again = parseCommandLine(process.argv.slice(2), process.env)
+      if (again.action !== 'serve') throw new Error('unexpected --help or --version')
+      return again.config
+    },
     onExit: (code, error) => {
       if (error !== undefined) process.stderr.write(`${error.toLine()}\n`)
       log.info({ code }, 'exited')
@@ -67,6 +72,15 @@ async function main (): Promise<void> {
       primary.stop(signals > 1)
     })
   }
+
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'signal received: rolling reload')
+    primary.reload().catch((err: unknown) => log.error({ err }, 'reload crashed'))
+  })
+  process.on('SIGUSR2', () => {
+    log.info({ signal: 'SIGUSR2' }, 'signal received: certificate reload')
+    primary.reloadCertificate()
+  })
 
   const { port, url, adminUrl } = await primary.start()
   log.info({ url, port, workers: config.workers, ...(adminUrl === undefined ? {} : { adminUrl }) }, 'ready')

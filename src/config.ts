@@ -20,6 +20,15 @@ export interface Config {
   /** `undefined`: no admin listener. */
   readonly adminPort: number | undefined
   readonly limits: ConnectionLimits
+  readonly tls: TlsSessionSettings
+}
+
+/** Session resumption across workers; see the README's Sessions section. */
+export interface TlsSessionSettings {
+  readonly ticketRotateMs: number
+  readonly ticketKeyFile: string | undefined
+  readonly sessionCacheSize: number
+  readonly sessionTimeoutMs: number
 }
 
 /** Per-worker protections against slow and idle clients; see the README's Timeouts section. */
@@ -114,7 +123,15 @@ function validate (values: RawValues, label: Label, cwd: string): Config {
     throw new SeraphError('SERAPH_ERR_TIMEOUT_ORDER', label('headersTimeout'), label('requestTimeout'))
   }
   const adminPort = text('adminPort')
+  const ticketKeyFile = text('ticketKeyFile')
+  const tls: TlsSessionSettings = {
+    ticketRotateMs: duration('ticketRotate', label('ticketRotate'), text('ticketRotate'), 12 * 3_600_000),
+    ticketKeyFile: ticketKeyFile === undefined ? undefined : resolve(cwd, ticketKeyFile),
+    sessionCacheSize: integer('sessionCacheSize', label('sessionCacheSize'), text('sessionCacheSize'), 20_000),
+    sessionTimeoutMs: duration('sessionTimeout', label('sessionTimeout'), text('sessionTimeout'), 300_000)
+  }
   return {
+    tls,
     host,
     adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort, 0),
     limits,

@@ -15,6 +15,11 @@ export interface WorkerSettings {
   readonly logLevel: Config['logLevel']
   readonly shutdownTimeoutMs: number
   readonly limits: ConnectionLimits
+  /** Session-ticket keys, base64 (see ticket-keys.ts). */
+  readonly ticketKeys: string
+  /** Share TLS 1.2 session-ID sessions through the primary's cache. */
+  readonly sessionCache: boolean
+  readonly sessionTimeoutMs: number
 }
 
 /** A worker's counters and state, as the admin listener reports them. */
@@ -24,10 +29,18 @@ export interface WorkerReport {
   readonly draining: boolean
 }
 
+/** `reload` keeps idle keep-alive connections until their next response or their timeout, so no request races the close. */
+export type DrainMode = 'shutdown' | 'reload'
+
 export type PrimaryMessage =
   | { readonly act: 'start', readonly settings: WorkerSettings }
-  | { readonly act: 'shutdown', readonly force: boolean }
+  | { readonly act: 'shutdown', readonly force: boolean, readonly mode: DrainMode }
   | { readonly act: 'report', readonly requestId: number }
+  /** Re-read the certificate files and apply them to new handshakes. */
+  | { readonly act: 'reload-certificate' }
+  | { readonly act: 'ticket-keys', readonly keys: string }
+  /** The answer to 'session-get': base64 session data, or null. */
+  | { readonly act: 'session', readonly requestId: number, readonly data: string | null }
 
 export type WorkerMessage =
   /** The worker's message handler is installed: it can take the 'start' message now. */
@@ -35,6 +48,10 @@ export type WorkerMessage =
   | { readonly act: 'listening', readonly port: number }
   | { readonly act: 'start-failed', readonly code: string | undefined, readonly message: string }
   | { readonly act: 'report', readonly requestId: number, readonly report: WorkerReport }
+  | { readonly act: 'certificate-reloaded', readonly fingerprint256: string | null, readonly error: string | null }
+  /** A new TLS 1.2 session to share (ids and data base64). */
+  | { readonly act: 'session-store', readonly id: string, readonly data: string }
+  | { readonly act: 'session-get', readonly requestId: number, readonly id: string }
 
 type Acts<M extends { act: string }> = M['act']
 

@@ -88,7 +88,7 @@ export const optionSpecs = {
     min: 0,
     max: 3_600_000,
     defaultText: '10s',
-    description: 'how long in-flight requests may finish on shutdown before their connections are closed'
+    description: 'how long in-flight requests may finish on shutdown or reload before their connections are closed'
   },
   adminPort: {
     flag: '--admin-port',
@@ -159,6 +159,44 @@ export const optionSpecs = {
     max: 1_000_000,
     defaultText: '4096',
     description: 'connections per worker; more are refused at once'
+  },
+  ticketRotate: {
+    flag: '--ticket-rotate',
+    env: 'SERAPH_TICKET_ROTATE',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 1000,
+    max: 7 * 86_400_000,
+    defaultText: '12h',
+    description: 'replace the TLS session-ticket keys this often (not with --ticket-key-file)'
+  },
+  ticketKeyFile: {
+    flag: '--ticket-key-file',
+    env: 'SERAPH_TICKET_KEY_FILE',
+    kind: 'path',
+    placeholder: 'FILE',
+    defaultText: 'random keys, owned by the primary',
+    description: '48-byte session-ticket key file shared by several servers; re-read on SIGHUP'
+  },
+  sessionCacheSize: {
+    flag: '--session-cache-size',
+    env: 'SERAPH_SESSION_CACHE_SIZE',
+    kind: 'integer',
+    placeholder: 'N',
+    min: 0,
+    max: 10_000_000,
+    defaultText: '20000; 0 turns it off',
+    description: 'TLS 1.2 sessions (by session ID) kept in the cache all workers share'
+  },
+  sessionTimeout: {
+    flag: '--session-timeout',
+    env: 'SERAPH_SESSION_TIMEOUT',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 1000,
+    max: 86_400_000,
+    defaultText: '5m',
+    description: 'lifetime of a cached TLS session'
   },
   help: {
     flag: '--help',

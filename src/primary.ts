@@ -1,20 +1,24 @@
 /**
  * The primary process: binds the port once and keeps it, forks and supervises
- * the workers, and turns signals into orderly shutdowns. It never serves a
- * request; everything it knows about a worker comes over IPC (messages.ts).
+ * the workers, replaces them one at a time on reload, owns what they share
+ * (session-ticket keys, the TLS session cache), and turns signals into
+ * orderly shutdowns. It never serves a request; everything it knows about a
+ * worker comes over IPC (messages.ts).
  */
 import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
 import { startAdminServer } from './admin-server.js'
+import { loadCertificatePair } from './certificates.js'
+import { ClusterStatus, type WorkerState } from './cluster-status.js'
 import type { Config } from './config.js'
-import { isSeraphErrorCode, SeraphError } from './errors.js'
+import { isSeraphError, isSeraphErrorCode, SeraphError } from './errors.js'
 import { bindListeningSocket, listenError, type BoundSocket } from './listen-handle.js'
 import type { Logger } from './logger.js'
-import { dispatch, type DispatchTable, type WorkerMessage, type WorkerReport, type WorkerSettings } from './messages.js'
+import { dispatch, type DispatchTable, type DrainMode, type WorkerMessage, type WorkerSettings } from './messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
-import { WorkerReports } from './worker-reports.js'
+import { SessionCache } from './session-cache.js'
+import { TicketKeys } from './ticket-keys.js'
 
 const workerScript = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
 
@@ -26,15 +30,11 @@ export interface PrimaryOptions {
   readonly logger: Logger
   readonly certPath: string
   readonly keyPath: string
+  /** Reads the configuration again, for SIGHUP; throws a SeraphError when it is invalid. */
+  readonly rereadConfig?: () => Config
   readonly restartPolicy?: RestartPolicyOptions
   /** Called once with the exit code when the primary has stopped everything. */
   readonly onExit: (code: number, error?: SeraphError) => void
-}
-
-interface WorkerState {
-  readonly worker: Worker
-  readonly startedAt: number
-  listening: boolean
 }
 
 export class Primary {
@@ -43,71 +43,53 @@ export class Primary {
   readonly #policy: RestartPolicy
   readonly #workers = new Map<number, WorkerState>()
   readonly #restartTimers = new Set<NodeJS.Timeout>()
+  readonly #listeners = new Map<number, (listening: boolean) => void>()
+  readonly #status: ClusterStatus
+  readonly #tickets: TicketKeys
+  readonly #sessions: SessionCache | undefined
+  #config: Config
+  #generation = 1
   #socket: BoundSocket | undefined
+  #admin: Server | undefined
+  #ticketTimer: NodeJS.Timeout | undefined
   #ready = false
   #stopping = false
+  #reloading: Promise<void> | undefined
+  #reloadAgain = false
   #exitCode = 0
   #fatalError: SeraphError | undefined
   #onReady: (() => void) | undefined
-  #admin: Server | undefined
-  readonly #reports = new WorkerReports()
-  readonly #registry = new Registry()
-  readonly #restarts = new Counter({ name: 'seraph_worker_restarts_total', help: 'Workers replaced after an unexpected exit', registers: [this.#registry] })
 
   constructor (options: PrimaryOptions) {
     this.#options = options
+    this.#config = options.config
     this.#log = options.logger
     this.#policy = new RestartPolicy(options.restartPolicy)
+    this.#tickets = new TicketKeys(options.config.tls.ticketKeyFile)
+    const { sessionCacheSize, sessionTimeoutMs } = options.config.tls
+    this.#sessions = sessionCacheSize > 0 ? new SessionCache(sessionCacheSize, sessionTimeoutMs) : undefined
+    this.#status = new ClusterStatus(() => [...this.#workers.values()], () => this.#config.workers, () => this.#stopping,
+      () => this.#sessions?.size ?? 0)
   }
 
   /** Binds the port, starts the workers and resolves once every one of them listens. */
   async start (): Promise<{ port: number, url: string, adminUrl?: string }> {
-    const { config } = this.#options
+    const config = this.#config
     this.#socket = await bindListeningSocket(config.host, config.port)
     let adminUrl: string | undefined
     if (config.adminPort !== undefined) {
-      const admin = await startAdminServer(config.adminPort, { metrics: () => this.#metrics(), health: () => this.#health() })
+      const admin = await startAdminServer(config.adminPort, this.#status)
       this.#admin = admin.server
       adminUrl = `http://127.0.0.1:${admin.port}/`
     }
-    const listening = new Gauge({
-      name: 'seraph_workers_listening',
-      help: 'Workers accepting connections',
-      registers: [this.#registry],
-      collect: () => { listening.set([...this.#workers.values()].filter((s) => s.listening).length) }
-    })
     cluster.setupPrimary({ exec: workerScript, args: [], silent: false })
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
     const ready = new Promise<void>((resolve) => { this.#onReady = resolve })
-    for (let i = 0; i < config.workers; i++) this.#fork()
+    for (let i = 0; i < config.workers; i++) this.#fork(false)
+    this.#scheduleTicketRotation()
     await ready
     const port = this.#socket.port
     return { port, url: publicUrl(config.host, port), ...(adminUrl === undefined ? {} : { adminUrl }) }
-  }
-
-  async #collect (): Promise<Array<{ state: WorkerState, report: WorkerReport | undefined }>> {
-    const states = [...this.#workers.values()]
-    return Promise.all(states.map(async (state) => ({ state, report: state.listening ? await this.#reports.request(state.worker) : undefined })))
-  }
-
-  async #metrics (): Promise<string> {
-    const reports = await this.#collect()
-    const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
-    const merged = AggregatorRegistry.aggregate([...perWorker, await this.#registry.getMetricsAsJSON()])
-    return merged.metrics()
-  }
-
-  async #health (): Promise<{ healthy: boolean, [field: string]: unknown }> {
-    const reports = await this.#collect()
-    const workers = reports.map(({ state, report }) => ({
-      id: state.worker.id,
-      pid: state.worker.process.pid,
-      state: !state.listening ? 'starting' : report === undefined ? 'unresponsive' : report.draining ? 'draining' : 'listening',
-      uptimeSeconds: Math.round((Date.now() - state.startedAt) / 1000),
-      connectionsOpen: report?.connectionsOpen ?? null
-    }))
-    const serving = workers.filter((w) => w.state === 'listening').length
-    return { healthy: serving > 0 && !this.#stopping, stopping: this.#stopping, workersWanted: this.#options.config.workers, workers }
   }
 
   /** Drains every worker; `force` closes their connections at once. */
@@ -117,95 +99,219 @@ export class Primary {
     this.#stopping = true
     for (const timer of this.#restartTimers) clearTimeout(timer)
     this.#restartTimers.clear()
+    clearTimeout(this.#ticketTimer)
     this.#log.info({ force, workers: this.#workers.size }, force ? 'forcing shutdown' : 'shutting down')
-    for (const { worker } of this.#workers.values()) {
-      if (worker.isConnected()) worker.send({ act: 'shutdown', force })
-    }
+    for (const state of this.#workers.values()) this.#drain(state, 'shutdown', force)
     if (!force) {
       // Backstop for a worker that ignores its own deadline.
-      setTimeout(() => this.#killAll(), this.#options.config.shutdownTimeoutMs + shutdownGraceMs).unref()
+      setTimeout(() => this.#killAll(), this.#config.shutdownTimeoutMs + shutdownGraceMs).unref()
     }
     this.#finishIfDone()
   }
 
-  #fork (): void {
+  /**
+   * Rolling reload (SIGHUP): re-reads the configuration, the certificate and
+   * the ticket-key file, then replaces the workers one at a time; each old
+   * worker is told to drain only once its replacement listens. Anything
+   * invalid is refused and the running workers keep serving.
+   */
+  reload (): Promise<void> {
+    if (this.#stopping) return Promise.resolve()
+    if (!this.#ready) {
+      this.#log.warn('reload ignored: seraph is still starting')
+      return Promise.resolve()
+    }
+    if (this.#reloading !== undefined) {
+      this.#reloadAgain = true
+      this.#log.info('reload requested while one runs: it will run again when this one ends')
+      return this.#reloading
+    }
+    this.#reloading = this.#rollingReload().finally(() => {
+      this.#reloading = undefined
+      if (this.#reloadAgain) {
+        this.#reloadAgain = false
+        this.reload().catch(() => {})
+      }
+    })
+    return this.#reloading
+  }
+
+  async #rollingReload (): Promise<void> {
+    let next: Config
+    try {
+      next = this.#options.rereadConfig?.() ?? this.#config
+      if (next.host !== this.#config.host || next.port !== this.#config.port) {
+        throw new Error('--host and --port cannot change on reload; restart seraph instead')
+      }
+      loadCertificatePair(this.#options.certPath, this.#options.keyPath)
+      if (this.#tickets.fromFile) this.#broadcastTicketKeys(this.#tickets.rotate())
+    } catch (err) {
+      this.#status.reloaded('refused')
+      this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `reload refused, the running workers keep serving: ${(err as Error).message}`)
+      return
+    }
+    this.#config = next
+    const generation = ++this.#generation
+    this.#log.info({ generation, workers: next.workers }, 'reload: replacing workers one at a time')
+    const old = [...this.#workers.values()].filter((s) => s.generation < generation && !s.draining)
+    for (let i = 0; i < Math.max(old.length, next.workers); i++) {
+      if (this.#stopping) return
+      const previous = old[i]
+      if (i < next.workers) {
+        const fresh = this.#fork(true)
+        if (!await this.#listening(fresh)) {
+          this.#status.reloaded('failed')
+          this.#log.error({ generation, worker: fresh.worker.id }, 'reload failed: a replacement did not start; the running workers keep serving')
+          return
+        }
+      }
+      if (previous !== undefined && this.#workers.has(previous.worker.id)) this.#drain(previous, 'reload', false)
+    }
+    this.#status.reloaded('done')
+    this.#log.info({ generation, workers: [...this.#workers.values()].filter((s) => !s.draining).map((s) => s.worker.process.pid) }, 'reload complete')
+  }
+
+  /** SIGUSR2: every worker re-reads the certificate and applies it to new handshakes; no connection is touched. */
+  reloadCertificate (): void {
+    try {
+      const pair = loadCertificatePair(this.#options.certPath, this.#options.keyPath)
+      this.#log.info({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter.toISOString() }, 'certificate reload')
+    } catch (err) {
+      this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `certificate reload refused, the current one stays: ${(err as Error).message}`)
+      return
+    }
+    for (const state of this.#workers.values()) {
+      if (state.listening && !state.draining) state.worker.send({ act: 'reload-certificate' })
+    }
+  }
+
+  #fork (replacement: boolean): WorkerState {
     const worker = cluster.fork()
-    const state: WorkerState = { worker, startedAt: Date.now(), listening: false }
+    const state: WorkerState = { worker, startedAt: Date.now(), generation: this.#generation, replacement, listening: false, draining: false }
     this.#workers.set(worker.id, state)
-    this.#log.info({ worker: worker.id, workerPid: worker.process.pid }, 'worker forked')
+    this.#log.info({ worker: worker.id, workerPid: worker.process.pid, generation: state.generation }, 'worker forked')
     const handlers: DispatchTable<WorkerMessage> = {
       hello: () => this.#sendStart(worker),
-      report: (message) => this.#reports.received(message.requestId, message.report),
       listening: () => this.#onWorkerListening(state),
-      'start-failed': (message) => this.#onStartFailed(state, message.code, message.message)
+      'start-failed': (message) => this.#onStartFailed(state, message.code, message.message),
+      report: (message) => this.#status.reports.received(message.requestId, message.report),
+      'certificate-reloaded': (message) => {
+        if (message.error === null) this.#log.info({ worker: worker.id, fingerprint256: message.fingerprint256 }, 'worker applied the new certificate')
+        else this.#log.error({ worker: worker.id, error: message.error }, 'worker kept its certificate')
+      },
+      'session-store': (message) => this.#sessions?.store(message.id, message.data),
+      'session-get': (message) => {
+        if (worker.isConnected()) worker.send({ act: 'session', requestId: message.requestId, data: this.#sessions?.fetch(message.id) ?? null })
+      }
     }
     worker.on('message', (message: unknown) => { dispatch(handlers, message, undefined) })
+    return state
   }
 
   // Sent on the worker's 'hello', not on cluster's 'online': 'online' comes
   // before an ES module worker has installed its message handler, and a
   // message that arrives earlier is dropped.
   #sendStart (worker: Worker): void {
-    const { config, certPath, keyPath } = this.#options
+    const config = this.#config
     const settings: WorkerSettings = {
       workerId: worker.id,
       root: config.root,
-      certPath,
-      keyPath,
+      certPath: this.#options.certPath,
+      keyPath: this.#options.keyPath,
       logLevel: config.logLevel,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
-      limits: config.limits
+      limits: config.limits,
+      ticketKeys: this.#tickets.current,
+      sessionCache: this.#sessions !== undefined,
+      sessionTimeoutMs: config.tls.sessionTimeoutMs
     }
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)
   }
 
+  /** Resolves true once the worker listens, false if it exits first. */
+  #listening (state: WorkerState): Promise<boolean> {
+    if (state.listening) return Promise.resolve(true)
+    return new Promise((resolve) => this.#listeners.set(state.worker.id, resolve))
+  }
+
+  #drain (state: WorkerState, mode: DrainMode, force: boolean): void {
+    if (!state.draining) this.#log.info({ worker: state.worker.id, workerPid: state.worker.process.pid, mode }, 'worker draining')
+    state.draining = true
+    if (state.worker.isConnected()) state.worker.send({ act: 'shutdown', force, mode })
+  }
+
   #onWorkerListening (state: WorkerState): void {
     state.listening = true
     this.#policy.workerListening()
-    this.#log.info({ worker: state.worker.id, workerPid: state.worker.process.pid }, 'worker listening')
+    this.#log.info({ worker: state.worker.id, workerPid: state.worker.process.pid, generation: state.generation }, 'worker listening')
+    this.#listeners.get(state.worker.id)?.(true)
+    this.#listeners.delete(state.worker.id)
     if (this.#ready || this.#stopping) return
     const listening = [...this.#workers.values()].filter((s) => s.listening).length
-    if (listening < this.#options.config.workers) return
+    if (listening < this.#config.workers) return
     this.#ready = true
     this.#onReady?.()
   }
 
   #onStartFailed (state: WorkerState, code: string | undefined, message: string): void {
-    const { config } = this.#options
-    // A listen error or a bad setting fails the same way in every worker:
-    // report it as the operator's problem instead of restarting in a loop.
+    this.#log.error({ worker: state.worker.id, code, error: message }, 'worker could not start')
+    // Before the first ready, a listen error or a bad setting fails the same
+    // way in every worker: report it as the operator's problem at once.
+    if (this.#ready) return
     if (isSeraphErrorCode(code)) return this.#fail(new SeraphError('SERAPH_ERR_WORKER_START', state.worker.id, message))
     if (code !== undefined && /^E[A-Z]+$/.test(code) && /listen/i.test(message)) {
-      return this.#fail(listenError(code, config.host, this.#socket?.port ?? config.port))
+      return this.#fail(listenError(code, this.#config.host, this.#socket?.port ?? this.#config.port))
     }
-    this.#log.error({ worker: state.worker.id, code, error: message }, 'worker could not start')
   }
 
   #onWorkerExit (worker: Worker, code: number | null, signal: string | null): void {
     const state = this.#workers.get(worker.id)
     if (state === undefined) return
     this.#workers.delete(worker.id)
+    this.#listeners.get(worker.id)?.(false)
+    this.#listeners.delete(worker.id)
     const fields = { worker: worker.id, workerPid: worker.process.pid, code, signal }
-    if (this.#stopping) {
+    if (this.#stopping || state.draining) {
       this.#log.info(fields, 'worker exited')
       return this.#finishIfDone()
     }
     const livedMs = Date.now() - state.startedAt
     this.#log.warn({ ...fields, livedMs }, 'worker died unexpectedly')
-    this.#restarts.inc()
+    // A reload's replacement that fails is the reload's failure, not a worker to restart.
+    if (state.replacement && !state.listening) return
+    this.#status.workerRestarted()
     const decision = this.#policy.workerDied(livedMs, state.listening)
     if (decision.action === 'give-up') {
       const last = signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`
       return this.#fail(new SeraphError('SERAPH_ERR_CRASH_LOOP', decision.startFailures, last))
     }
-    if (decision.delayMs === 0) return this.#fork()
+    if (decision.delayMs === 0) {
+      this.#fork(false)
+      return
+    }
     this.#log.warn({ delayMs: decision.delayMs }, 'workers keep dying; backing off before the next restart')
     const timer = setTimeout(() => {
       this.#restartTimers.delete(timer)
-      this.#fork()
+      this.#fork(false)
     }, decision.delayMs)
     this.#restartTimers.add(timer)
+  }
+
+  #scheduleTicketRotation (): void {
+    if (this.#tickets.fromFile) return
+    this.#ticketTimer = setTimeout(() => {
+      this.#broadcastTicketKeys(this.#tickets.rotate())
+      this.#log.info('session-ticket keys rotated')
+      this.#scheduleTicketRotation()
+    }, this.#config.tls.ticketRotateMs)
+    this.#ticketTimer.unref()
+  }
+
+  #broadcastTicketKeys (keys: string): void {
+    for (const { worker } of this.#workers.values()) {
+      if (worker.isConnected()) worker.send({ act: 'ticket-keys', keys })
+    }
   }
 
   #fail (error: SeraphError): void {

@@ -5,32 +5,50 @@
  * exits it (the IPC channel's 'disconnect').
  */
 import { readFileSync } from 'node:fs'
+import { Server as NetServer } from 'node:net'
+import { X509Certificate } from 'node:crypto'
 import { buildApp, type App } from '../src/app.js'
 import { ConnectionAccounting } from '../src/connection-accounting.js'
 import { isSeraphError } from '../src/errors.js'
 import { createLogger, type Logger } from '../src/logger.js'
-import { dispatch, type DispatchTable, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
+import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
+import { PendingReplies } from '../src/pending-replies.js'
+import { secureContextOptions, type TlsMaterial } from '../src/tls-options.js'
 import { WorkerMetrics } from '../src/worker-metrics.js'
+
+/** A session lookup that takes longer than this resumes nothing: the client does a full handshake. */
+const sessionLookupTimeoutMs = 200
 
 let logger: Logger | undefined
 let app: App | undefined
+let settings: WorkerSettings | undefined
+let tls: TlsMaterial | undefined
 let draining = false
 let signalsReceived = 0
-let drainAfter = 10_000
 let metrics: WorkerMetrics | undefined
 let accounting: ConnectionAccounting | undefined
+const sessionLookups = new PendingReplies<string | null>(sessionLookupTimeoutMs)
 
 function send (message: WorkerMessage, callback?: () => void): void {
-  if (process.send === undefined) callback?.()
+  if (process.send === undefined || !process.connected) callback?.()
   else process.send(message, undefined, {}, callback)
 }
 
-async function start (settings: WorkerSettings, handle: unknown): Promise<void> {
-  drainAfter = settings.shutdownTimeoutMs
+function readTlsMaterial (from: WorkerSettings, ticketKeys: Buffer): TlsMaterial {
+  return {
+    cert: readFileSync(from.certPath),
+    key: readFileSync(from.keyPath),
+    ticketKeys,
+    sessionTimeoutMs: from.sessionTimeoutMs
+  }
+}
+
+async function start (startSettings: WorkerSettings, handle: unknown): Promise<void> {
+  settings = startSettings
   logger = createLogger({ role: 'worker', level: settings.logLevel, workerId: settings.workerId })
   // Each worker reads the files and builds its TLS context itself: no TLS
-  // state crosses a process boundary.
-  const tls = { cert: readFileSync(settings.certPath), key: readFileSync(settings.keyPath) }
+  // state crosses a process boundary, only the shared ticket keys.
+  tls = readTlsMaterial(settings, Buffer.from(settings.ticketKeys, 'base64'))
   metrics = new WorkerMetrics(settings.workerId)
   accounting = new ConnectionAccounting(metrics)
   const workerMetrics = metrics
@@ -48,6 +66,7 @@ async function start (settings: WorkerSettings, handle: unknown): Promise<void> 
   const server = app.server
   // --max-connections: Node closes the surplus at once and tells us here.
   server.on('drop', () => workerMetrics.rejected())
+  if (settings.sessionCache) shareSessionsThroughPrimary(server)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(handle, () => {
@@ -61,9 +80,28 @@ async function start (settings: WorkerSettings, handle: unknown): Promise<void> 
   send({ act: 'listening', port })
 }
 
-/** Stops accepting, lets in-flight requests finish, then exits; `force` closes every connection now. */
-function shutdown (force: boolean): void {
-  if (app === undefined) process.exit(0)
+// TLS 1.2 clients without tickets resume by session ID; the primary holds
+// the cache so that any worker can resume a session another one made.
+function shareSessionsThroughPrimary (server: App['server']): void {
+  server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+    send({ act: 'session-store', id: id.toString('base64'), data: data.toString('base64') })
+    done()
+  })
+  server.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
+    sessionLookups.ask((requestId) => send({ act: 'session-get', requestId, id: id.toString('base64') }))
+      .then((data) => done(null, data === null || data === undefined ? null : Buffer.from(data, 'base64')), () => done(null, null))
+  })
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish, then exits; `force` closes
+ * every connection now. On reload, idle keep-alive connections are not cut:
+ * each gets `Connection: close` on its next response, or ends at its
+ * keep-alive timeout, so no request can race the close.
+ */
+function shutdown (force: boolean, mode: DrainMode): void {
+  if (app === undefined || settings === undefined) process.exit(0)
+  const current = app
   if (force) {
     logger?.warn({ connections: accounting?.open }, 'forced shutdown: closing all connections')
     accounting?.destroyAll()
@@ -72,18 +110,44 @@ function shutdown (force: boolean): void {
   if (draining) return
   draining = true
   accounting?.startShutdown()
-  logger?.info({ connections: accounting?.open }, 'draining')
-  // server.close() (inside app.close()) stops accepting and closes idle
-  // keep-alive connections; busy ones get `Connection: close` on their response.
-  const timer = setTimeout(() => shutdown(true), drainAfter)
-  app.close().then(() => {
-    clearTimeout(timer)
-    logger?.info('drained')
-    process.exit(0)
-  }, (err: unknown) => {
-    logger?.error({ err }, 'close failed')
-    process.exit(1)
-  })
+  logger?.info({ connections: accounting?.open, mode }, 'draining')
+  const deadline = mode === 'reload'
+    ? Math.max(settings.shutdownTimeoutMs, settings.limits.keepAliveTimeoutMs + 1000)
+    : settings.shutdownTimeoutMs
+  const timer = setTimeout(() => shutdown(true, mode), deadline)
+  const finish = (): void => {
+    current.close().then(() => {
+      clearTimeout(timer)
+      logger?.info('drained')
+      process.exit(0)
+    }, (err: unknown) => {
+      logger?.error({ err }, 'close failed')
+      process.exit(1)
+    })
+  }
+  if (mode === 'shutdown') {
+    // http.Server#close() also closes idle keep-alive connections.
+    finish()
+    return
+  }
+  // net.Server#close() stops accepting but leaves open connections alone,
+  // and keeps Node's header/request deadline checks running.
+  NetServer.prototype.close.call(current.server, finish)
+}
+
+function reloadCertificate (): void {
+  if (app === undefined || settings === undefined || tls === undefined) return
+  try {
+    const next = readTlsMaterial(settings, tls.ticketKeys as Buffer)
+    app.server.setSecureContext(secureContextOptions(next))
+    tls = next
+    const fingerprint256 = new X509Certificate(next.cert).fingerprint256
+    logger?.info({ fingerprint256 }, 'certificate reloaded')
+    send({ act: 'certificate-reloaded', fingerprint256, error: null })
+  } catch (err) {
+    logger?.error({ error: (err as Error).message }, 'certificate reload failed; keeping the current one')
+    send({ act: 'certificate-reloaded', fingerprint256: null, error: (err as Error).message })
+  }
 }
 
 const handlers: DispatchTable<PrimaryMessage, unknown> = {
@@ -93,14 +157,22 @@ const handlers: DispatchTable<PrimaryMessage, unknown> = {
       send({ act: 'start-failed', code: isSeraphError(err) ? err.code : error.code, message: error.message }, () => process.exit(1))
     })
   },
-  shutdown: (message) => shutdown(message.force),
+  shutdown: (message) => shutdown(message.force, message.mode),
   report: (message) => {
     if (metrics === undefined) return
     const connectionsOpen = accounting?.open ?? 0
     metrics.snapshot().then((snapshot) => {
       send({ act: 'report', requestId: message.requestId, report: { metrics: snapshot, connectionsOpen, draining } })
     }, (err: unknown) => logger?.error({ err }, 'metrics snapshot failed'))
-  }
+  },
+  'reload-certificate': () => reloadCertificate(),
+  'ticket-keys': (message) => {
+    if (app === undefined || tls === undefined) return
+    const ticketKeys = Buffer.from(message.keys, 'base64')
+    app.server.setTicketKeys(ticketKeys)
+    tls = { ...tls, ticketKeys }
+  },
+  session: (message) => sessionLookups.settle(message.requestId, message.data)
 }
 
 process.on('message', (message: unknown, handle: unknown) => {
@@ -113,9 +185,12 @@ send({ act: 'hello' })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     signalsReceived++
-    shutdown(signalsReceived > 1)
+    shutdown(signalsReceived > 1, 'shutdown')
   })
 }
+// Reload signals are for the primary; one sent to the whole process group
+// must not kill a worker (their default action).
+for (const signal of ['SIGHUP', 'SIGUSR2'] as const) process.on(signal, () => {})
 
 process.on('uncaughtException', (err) => {
   if (logger === undefined) console.error(err)

@@ -101,9 +101,10 @@ export class SeraphProcess {
     return this.lines.filter((l) => l.msg === 'worker forked').map((l) => l.workerPid as number)
   }
 
-  /** Pids of the workers that are listening now. */
+  /** Pids of the workers that listen now and are not draining. */
   liveWorkerPids (): number[] {
-    const exited = new Set(this.lines.filter((l) => l.msg.startsWith('worker exited') || l.msg === 'worker died unexpectedly').map((l) => l.workerPid))
+    const gone = ['worker exited', 'worker died unexpectedly', 'worker draining']
+    const exited = new Set(this.lines.filter((l) => l.role === 'primary' && gone.includes(l.msg)).map((l) => l.workerPid))
     return [...new Set(this.lines.filter((l) => l.msg === 'worker listening').map((l) => l.workerPid as number))]
       .filter((pid) => !exited.has(pid))
   }

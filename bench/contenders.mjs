@@ -1,0 +1,189 @@
+// @ts-check
+/**
+ * The servers compared: how to start each one on a free loopback port with the
+ * shared certificate, how to tell it is ready, and how to stop it.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { httpGetText, httpsGet, metricValue } from './client.mjs'
+import { processTree } from './cpu.mjs'
+import { findNginx, nginxArgs, nginxConfig, nginxVersion } from './nginx.mjs'
+import { freePort, startProcess, stopProcess, waitUntil } from './processes.mjs'
+
+/**
+ * @typedef {object} BenchContext
+ * @property {string} repoRoot
+ * @property {string} root the folder every contender serves (public/)
+ * @property {string} certPath
+ * @property {string} keyPath
+ * @property {Buffer} ca the CA that signed the certificate
+ * @property {string} tmpDir removed after the run
+ * @property {number} cores workers for the multi-process contenders
+ *
+ * @typedef {object} ServerCounters seraph's own counts, from its metrics
+ * @property {number} connections TLS connections it accepted
+ * @property {number} responses responses it sent (any status)
+ *
+ * @typedef {object} Running
+ * @property {number} pid the process we started; its workers are its children
+ * @property {number} port
+ * @property {() => Promise<ServerCounters | undefined>} counters
+ * @property {() => Promise<void>} stop
+ *
+ * @typedef {object} Contender
+ * @property {string} id
+ * @property {string} label
+ * @property {string} description
+ * @property {string | undefined} skipped why it cannot run here
+ * @property {(ctx: BenchContext) => Promise<Running>} start
+ */
+
+const readyTimeoutMs = 20_000
+
+/** @returns {Promise<ServerCounters | undefined>} */
+async function noCounters () { return undefined }
+
+/**
+ * seraph with `workers` workers, started through its CLI as a user would.
+ * @param {string} id
+ * @param {number} workers
+ * @returns {Contender}
+ */
+function seraph (id, workers) {
+  return {
+    id,
+    label: `seraph (${workers} worker${workers === 1 ? '' : 's'})`,
+    description: `node dist/src/cli.js --workers ${workers} --log-level warn`,
+    skipped: undefined,
+    async start (ctx) {
+      const port = await freePort()
+      let adminPort = await freePort()
+      while (adminPort === port) adminPort = await freePort()
+      const proc = startProcess({
+        name: this.label,
+        command: process.execPath,
+        args: [join(ctx.repoRoot, 'dist/src/cli.js'),
+          '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers),
+          '--root', ctx.root, '--cert', ctx.certPath, '--key', ctx.keyPath,
+          '--admin-port', String(adminPort), '--log-level', 'warn'],
+        cwd: ctx.repoRoot
+      })
+      const metricsUrl = `http://127.0.0.1:${adminPort}/metrics`
+      const stop = async () => { await stopProcess(proc, 'SIGTERM', 12_000) }
+      try {
+        // At --log-level warn seraph does not print its (info) "ready" line:
+        // ask its metrics how many workers listen instead.
+        await waitUntil(proc, async () => {
+          if (proc.lines.some((line) => line.includes('"msg":"ready"'))) return true
+          return metricValue(await httpGetText(metricsUrl), 'seraph_workers_listening') === workers ? true : undefined
+        }, readyTimeoutMs)
+      } catch (err) {
+        await stop()
+        throw err
+      }
+      return {
+        pid: proc.pid,
+        port,
+        stop,
+        async counters () {
+          const text = await httpGetText(metricsUrl)
+          let responses = 0
+          for (const line of text.split('\n')) {
+            if (line.startsWith('seraph_http_requests_total{') && line.includes('worker="all"')) {
+              responses += Number(line.slice(line.lastIndexOf(' ') + 1))
+            }
+          }
+          return { connections: metricValue(text, 'seraph_connections_opened_total{worker="all"}') ?? 0, responses }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * @param {number} workers
+ * @returns {Contender}
+ */
+function fastifyCluster (workers) {
+  return {
+    id: 'fastify-cluster',
+    label: `fastify cluster (${workers} workers)`,
+    description: 'bench/fastify-cluster-baseline.mjs: Fastify 5 + @fastify/static defaults in node:cluster',
+    skipped: undefined,
+    async start (ctx) {
+      const proc = startProcess({
+        name: this.label,
+        command: process.execPath,
+        args: [join(ctx.repoRoot, 'bench/fastify-cluster-baseline.mjs')],
+        cwd: ctx.repoRoot,
+        env: {
+          ...process.env,
+          BASELINE_ROOT: ctx.root,
+          BASELINE_CERT: ctx.certPath,
+          BASELINE_KEY: ctx.keyPath,
+          BASELINE_HOST: '127.0.0.1',
+          BASELINE_PORT: '0',
+          BASELINE_WORKERS: String(workers)
+        }
+      })
+      const stop = async () => { await stopProcess(proc, 'SIGTERM', 10_000) }
+      let port
+      try {
+        port = await waitUntil(proc, () => {
+          const line = proc.lines.find((l) => l.includes('"msg":"ready"'))
+          return line === undefined ? undefined : /** @type {{ port: number }} */ (JSON.parse(line)).port
+        }, readyTimeoutMs)
+      } catch (err) {
+        await stop()
+        throw err
+      }
+      return { pid: proc.pid, port, stop, counters: noCounters }
+    }
+  }
+}
+
+/**
+ * @param {number} workers
+ * @returns {Contender}
+ */
+function nginx (workers) {
+  const binary = findNginx()
+  const version = binary === undefined ? '' : nginxVersion(binary)
+  return {
+    id: 'nginx',
+    label: `nginx ${version} (${workers} workers)`.replace('  ', ' '),
+    description: `Debian's nginx package, worker_processes ${workers}, sendfile on, access_log off`,
+    skipped: binary === undefined ? 'nginx not installed: skipped (apt-get install nginx)' : undefined,
+    async start (ctx) {
+      if (binary === undefined) throw new Error('nginx is not installed')
+      const prefix = await mkdtemp(join(ctx.tmpDir, 'nginx-'))
+      await mkdir(join(prefix, 'logs'), { recursive: true })
+      const port = await freePort()
+      const configPath = join(prefix, 'nginx.conf')
+      await writeFile(configPath, nginxConfig({ prefix, port, workers, root: ctx.root, certPath: ctx.certPath, keyPath: ctx.keyPath }))
+      const proc = startProcess({ name: this.label, command: binary, args: nginxArgs(prefix, configPath) })
+      // SIGQUIT: graceful shutdown of the master and its workers.
+      const stop = async () => { await stopProcess(proc, 'SIGQUIT', 10_000) }
+      try {
+        await waitUntil(proc, async () => {
+          if (processTree(proc.pid).length < workers + 1) return undefined
+          return (await httpsGet(port, '/index.html', ctx.ca)).status === 200 ? true : undefined
+        }, readyTimeoutMs)
+      } catch (err) {
+        await stop()
+        throw err
+      }
+      return { pid: proc.pid, port, stop, counters: noCounters }
+    }
+  }
+}
+
+/**
+ * In this order in every repetition (the first one moves along by one each
+ * repetition).
+ * @param {number} cores
+ * @returns {Contender[]}
+ */
+export function contenders (cores) {
+  return [seraph('seraph', cores), seraph('seraph-1', 1), fastifyCluster(cores), nginx(cores)]
+}

@@ -1,0 +1,102 @@
+// @ts-check
+/**
+ * CPU time and memory of a server's whole process tree, read from /proc.
+ * Linux only: /proc/<pid>/stat fields 14-17 (utime, stime, cutime, cstime) in
+ * clock ticks and /proc/<pid>/status VmRSS.
+ */
+import { execFileSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+
+/** Clock ticks per second (`getconf CLK_TCK`), 100 if getconf is missing. */
+export function clockTicksPerSecond () {
+  try {
+    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5000 }).trim())
+    return Number.isInteger(value) && value > 0 ? value : 100
+  } catch {
+    return 100
+  }
+}
+
+/**
+ * @typedef {object} Stat
+ * @property {number} pid
+ * @property {number} ppid
+ * @property {number} ticks utime + stime + cutime + cstime
+ */
+
+/**
+ * @param {string} pid
+ * @returns {Stat | undefined}
+ */
+function readStat (pid) {
+  let text
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined // gone meanwhile
+  }
+  // Field 2 (comm) is in parentheses and may hold spaces: split after the last ')'.
+  // rest[0] is field 3, so field n is rest[n - 3].
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  const field = (/** @type {number} */ n) => Number(rest[n - 3])
+  // cutime/cstime hold the CPU of children that exited and were reaped, so a
+  // worker that dies during a run does not take its CPU time with it.
+  return { pid: Number(pid), ppid: field(4), ticks: field(14) + field(15) + field(16) + field(17) }
+}
+
+/**
+ * The process `rootPid` and all its descendants.
+ * @param {number} rootPid
+ * @returns {Stat[]}
+ */
+export function processTree (rootPid) {
+  /** @type {Stat[]} */
+  const all = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = readStat(entry)
+    if (stat !== undefined) all.push(stat)
+  }
+  const inTree = new Set([rootPid])
+  let grew = true
+  while (grew) {
+    grew = false
+    for (const stat of all) {
+      if (!inTree.has(stat.pid) && inTree.has(stat.ppid)) {
+        inTree.add(stat.pid)
+        grew = true
+      }
+    }
+  }
+  return all.filter((stat) => inTree.has(stat.pid))
+}
+
+/**
+ * CPU clock ticks used so far by the tree under `rootPid`.
+ * @param {number} rootPid
+ */
+export function treeCpuTicks (rootPid) {
+  return processTree(rootPid).reduce((sum, stat) => sum + stat.ticks, 0)
+}
+
+/**
+ * Resident memory of the tree: the process we started and each of its children
+ * (its workers), in MiB.
+ * @param {number} rootPid
+ * @returns {{ main: number, workers: number[] }}
+ */
+export function treeRss (rootPid) {
+  const tree = processTree(rootPid)
+  const workers = tree.filter((stat) => stat.ppid === rootPid).map((stat) => rssMiB(stat.pid))
+  return { main: rssMiB(rootPid), workers: workers.filter((rss) => rss > 0) }
+}
+
+/** @param {number} pid */
+function rssMiB (pid) {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match === null ? 0 : Number(match[1]) / 1024
+  } catch {
+    return 0
+  }
+}

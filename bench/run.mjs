@@ -1,0 +1,349 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * `npm run bench [-- --quick]`: starts each contender, waits until it is
+ * ready, loads it with autocannon, stops it; prints one table per scenario
+ * (medians, ratios to seraph) and writes bench/results/<stamp>.json and .svg.
+ * See bench/README.md.
+ */
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { availableParallelism, cpus, release, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { httpsGet } from './client.mjs'
+import { contenders as allContenders } from './contenders.mjs'
+import { clockTicksPerSecond, treeCpuTicks, treeRss } from './cpu.mjs'
+import { runLoad } from './load.mjs'
+import { findNginx, nginxVersion } from './nginx.mjs'
+import { killAllStarted } from './processes.mjs'
+import { formatReport, summarize, writeResults } from './report.mjs'
+import { scenarios as allScenarios } from './scenarios.mjs'
+import { probeResumption } from './tls-probe.mjs'
+
+/**
+ * @typedef {import('./contenders.mjs').Contender} Contender
+ * @typedef {import('./contenders.mjs').BenchContext} BenchContext
+ * @typedef {import('./report.mjs').RunRecord} RunRecord
+ * @typedef {import('./report.mjs').ProbeRow} ProbeRow
+ * @typedef {import('./scenarios.mjs').Scenario} Scenario
+ */
+
+const usage = `usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--reps N]
+                     [--scenarios id,id] [--contenders id,id]
+  --quick       3 scenarios, 3 s runs, 1 repetition (about a minute)
+  default       4 scenarios, 8 s runs after a 1 s warm-up, 3 repetitions (about 9 minutes)
+  scenarios:    ${allScenarios.map((s) => s.id).join(', ')}
+  contenders:   seraph, seraph-1, fastify-cluster, nginx
+`
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+
+/** The temporary folder (certificate, nginx prefix) while it exists. */
+let tmpDir = ''
+
+/** Synchronous clean-up for signals and fatal errors. */
+function cleanUp () {
+  killAllStarted()
+  if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
+  tmpDir = ''
+}
+
+/** @param {string} message */
+function fail (message) {
+  process.stderr.write(`bench: ${message}\n`)
+  process.exit(1)
+}
+
+function parseOptions () {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      reps: { type: 'string' },
+      scenarios: { type: 'string' },
+      contenders: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true
+  })
+  if (values.help) {
+    process.stdout.write(usage)
+    process.exit(0)
+  }
+  const number = (/** @type {string | undefined} */ text, /** @type {number} */ fallback, /** @type {string} */ name) => {
+    if (text === undefined) return fallback
+    const value = Number(text)
+    if (!Number.isFinite(value) || value <= 0) fail(`--${name} needs a positive number, not ${text}`)
+    return value
+  }
+  const quick = values.quick
+  const durationSec = Math.ceil(number(values.duration, quick ? 3 : 8, 'duration'))
+  const warmupSec = Math.ceil(number(values.warmup, 1, 'warmup'))
+  const reps = Math.round(number(values.reps, quick ? 1 : 3, 'reps'))
+  const pickList = (/** @type {string | undefined} */ list, /** @type {string[]} */ known, /** @type {string} */ name) => {
+    if (list === undefined) return undefined
+    const ids = list.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    for (const id of ids) if (!known.includes(id)) fail(`unknown ${name} ${id}; known: ${known.join(', ')}`)
+    return ids
+  }
+  const scenarioIds = pickList(values.scenarios, allScenarios.map((s) => s.id), 'scenario')
+  const scenarios = allScenarios.filter((s) => scenarioIds === undefined ? !quick || s.quick : scenarioIds.includes(s.id))
+  const contenderIds = pickList(values.contenders, ['seraph', 'seraph-1', 'fastify-cluster', 'nginx'], 'contender')
+  return { quick, durationSec, warmupSec, reps, scenarios, contenderIds }
+}
+
+/**
+ * Every path the scenarios request answers 200 with the file's full size.
+ * @param {number} port
+ * @param {BenchContext} ctx
+ * @param {Scenario[]} scenarios
+ */
+async function checkContent (port, ctx, scenarios) {
+  const paths = [...new Set(scenarios.flatMap((s) => s.paths))]
+  for (const path of paths) {
+    const response = await httpsGet(port, path, ctx.ca)
+    const size = statSync(join(ctx.root, path)).size
+    if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`)
+    if (response.bytes !== size) throw new Error(`GET ${path} sent ${response.bytes} bytes, the file has ${size}`)
+  }
+}
+
+/**
+ * Starts each contender once: checks it serves the files, probes TLS
+ * resumption. A contender that fails here is left out of the runs.
+ * @param {Contender[]} contenders
+ * @param {BenchContext} ctx
+ * @param {Scenario[]} scenarios
+ * @returns {Promise<{ probes: ProbeRow[], failed: Map<string, string> }>}
+ */
+async function probePhase (contenders, ctx, scenarios) {
+  /** @type {ProbeRow[]} */
+  const probes = []
+  /** @type {Map<string, string>} */
+  const failed = new Map()
+  for (const contender of contenders) {
+    /** @type {import('./contenders.mjs').Running | undefined} */
+    let running
+    try {
+      running = await contender.start(ctx)
+      await checkContent(running.port, ctx, scenarios)
+      const tickets = await probeResumption({ port: running.port, ca: ctx.ca, mode: 'tickets' })
+      const sessionIds = await probeResumption({ port: running.port, ca: ctx.ca, mode: 'session-ids' })
+      probes.push({ contender: contender.id, label: contender.label, tickets, sessionIds, error: undefined })
+      progress(`probe ${contender.label}: content ok; TLS resumption with tickets ${tickets.resumed}/${tickets.total} (${tickets.protocol}), session IDs ${sessionIds.resumed}/${sessionIds.total}`)
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      failed.set(contender.id, message)
+      probes.push({ contender: contender.id, label: contender.label, tickets: undefined, sessionIds: undefined, error: message })
+      progress(`probe ${contender.label}: FAILED: ${message}`)
+    } finally {
+      await running?.stop()
+    }
+  }
+  return { probes, failed }
+}
+
+/** @param {string} line */
+function progress (line) {
+  process.stderr.write(`${line}\n`)
+}
+
+/**
+ * One measured run: start, warm up, measure (CPU before/after), stop.
+ * @param {Contender} contender
+ * @param {Scenario} scenario
+ * @param {number} rep
+ * @param {BenchContext} ctx
+ * @param {{ durationSec: number, warmupSec: number, ticksPerSec: number }} settings
+ * @returns {Promise<RunRecord>}
+ */
+async function measure (contender, scenario, rep, ctx, settings) {
+  const running = await contender.start(ctx)
+  try {
+    await runLoad({ port: running.port, scenario, durationSec: settings.warmupSec })
+    const countsBefore = await running.counters()
+    const ticksBefore = treeCpuTicks(running.pid)
+    const clientBefore = process.cpuUsage()
+    const load = await runLoad({ port: running.port, scenario, durationSec: settings.durationSec })
+    const client = process.cpuUsage(clientBefore)
+    const ticksAfter = treeCpuTicks(running.pid)
+    const countsAfter = await running.counters()
+    const rssMiB = treeRss(running.pid)
+    const cpuSeconds = (ticksAfter - ticksBefore) / settings.ticksPerSec
+    return {
+      scenario: scenario.id,
+      contender: contender.id,
+      rep,
+      load,
+      cpuSeconds,
+      cpuUsPerRequest: load.requests > 0 ? (cpuSeconds * 1e6) / load.requests : 0,
+      serverCores: cpuSeconds / load.durationSec,
+      clientCores: (client.user + client.system) / 1e6 / load.durationSec,
+      rssMiB,
+      serverCounts: countsBefore === undefined || countsAfter === undefined
+        ? undefined
+        : { connections: countsAfter.connections - countsBefore.connections, responses: countsAfter.responses - countsBefore.responses }
+    }
+  } finally {
+    await running.stop()
+  }
+}
+
+/** @param {string} binary */
+function versionOf (binary) {
+  return binary === '' ? 'not installed' : nginxVersion(binary)
+}
+
+async function main () {
+  const options = parseOptions()
+  const started = Date.now()
+  const cliPath = join(repoRoot, 'dist/src/cli.js')
+  const generatorPath = join(repoRoot, 'dist/src/certificate-generator.js')
+  if (!existsSync(cliPath) || !existsSync(generatorPath)) fail('dist/ is missing: run `npm run build` first (npm run bench does)')
+
+  const cores = availableParallelism()
+  const ticksPerSec = clockTicksPerSecond()
+  const autocannonVersion = /** @type {{ version: string }} */ (JSON.parse(readFileSync(join(repoRoot, 'node_modules/autocannon/package.json'), 'utf8'))).version
+  const nginxBinary = findNginx() ?? ''
+
+  // A hard limit on the whole run, whatever hangs.
+  const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * 4 * (options.durationSec + options.warmupSec + 25) * 1000
+  setTimeout(() => {
+    progress(`bench: still running after ${Math.round(budgetMs / 1000)} s: stopping everything`)
+    cleanUp()
+    process.exit(1)
+  }, budgetMs).unref()
+
+  tmpDir = await mkdtemp(join(tmpdir(), 'seraph-bench-'))
+  try {
+    const certDir = join(tmpDir, 'cert')
+    await mkdir(certDir)
+    const generator = /** @type {{ generateCertificate: (o: { dir: string, hosts?: string[] }) => Promise<void> }} */ (
+      await import(pathToFileURL(generatorPath).href))
+    await generator.generateCertificate({ dir: certDir, hosts: ['localhost', '127.0.0.1'] })
+    /** @type {BenchContext} */
+    const ctx = {
+      repoRoot,
+      root: join(repoRoot, 'public'),
+      certPath: join(certDir, 'cert.pem'),
+      keyPath: join(certDir, 'key.pem'),
+      ca: readFileSync(join(certDir, 'ca.pem')),
+      tmpDir,
+      cores
+    }
+
+    /** @type {string[]} */
+    const skipped = []
+    const candidates = allContenders(cores).filter((c) => options.contenderIds === undefined || options.contenderIds.includes(c.id))
+    for (const c of candidates) {
+      if (c.skipped !== undefined) {
+        skipped.push(c.skipped)
+        progress(c.skipped)
+      }
+    }
+    const eligible = candidates.filter((c) => c.skipped === undefined)
+    const { probes, failed } = await probePhase(eligible, ctx, options.scenarios)
+    for (const [id, message] of failed) skipped.push(`${id} failed to start or serve the files: skipped (${message})`)
+    const contenders = eligible.filter((c) => !failed.has(c.id))
+
+    /** @type {RunRecord[]} */
+    const runs = []
+    /** @type {{ scenario: string, contender: string, rep: number, error: string }[]} */
+    const failures = []
+    const total = options.scenarios.length * options.reps * contenders.length
+    let done = 0
+    for (const scenario of options.scenarios) {
+      for (let rep = 1; rep <= options.reps; rep++) {
+        // Interleaved, the first contender moving along by one each repetition.
+        const order = contenders.map((_, i) => contenders[(i + rep - 1) % contenders.length]).filter((c) => c !== undefined)
+        for (const contender of order) {
+          done++
+          const tag = `[${String(done).padStart(String(total).length)}/${total}] ${scenario.id} rep ${rep} ${contender.label}`
+          try {
+            const record = await measure(contender, scenario, rep, ctx, { durationSec: options.durationSec, warmupSec: options.warmupSec, ticksPerSec })
+            runs.push(record)
+            progress(`${tag}: ${Math.round(record.load.reqPerSec)} req/s, ${record.load.mbPerSec.toFixed(1)} MB/s, ` +
+              `${Math.round(record.cpuUsPerRequest)} µs CPU/req, errors ${record.load.errors}, non-2xx ${record.load.non2xx}`)
+          } catch (err) {
+            const error = err instanceof Error ? err.message : String(err)
+            failures.push({ scenario: scenario.id, contender: contender.id, rep, error })
+            progress(`${tag}: FAILED: ${error}`)
+          }
+        }
+      }
+    }
+
+    const summary = summarize(runs, options.scenarios, contenders, 'seraph')
+    const date = new Date()
+    const cpuModel = cpus()[0]?.model ?? 'unknown CPU'
+    const machine = {
+      cpuModel,
+      nproc: cpus().length,
+      availableParallelism: cores,
+      kernel: `Linux ${release()}`,
+      node: process.version,
+      nginx: versionOf(nginxBinary),
+      autocannon: autocannonVersion,
+      clockTicksPerSecond: ticksPerSec
+    }
+    const header = [
+      `seraph bench, ${date.toISOString()}${options.quick ? ' (--quick)' : ''}`,
+      `machine: ${cpuModel}, ${machine.nproc} cores (availableParallelism ${cores}), ${machine.kernel}, node ${machine.node}, nginx ${machine.nginx}`,
+      `load generator: autocannon ${autocannonVersion} in this one process (one thread), on the same ${machine.nproc} cores as the server,`,
+      `  with the same settings for every contender: ${options.scenarios[0]?.connections ?? 50} connections, pipelining 1, ` +
+        `${options.durationSec} s per run after a ${options.warmupSec} s warm-up, ${options.reps} repetition(s), contenders interleaved.`,
+      `server CPU µs/req: utime+stime of the contender's whole process tree (/proc, CLK_TCK ${ticksPerSec}) during the run ÷ responses;`,
+      '  "CPU cores" = CPU seconds per second of the server tree and of this load generator. RSS after the run.'
+    ]
+    process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps }) + '\n')
+    if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
+
+    const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+    const files = await writeResults(join(repoRoot, 'bench/results'), stamp, {
+      title: `seraph bench: median req/s per scenario${options.quick ? ' (--quick)' : ''}`,
+      subtitle: `${date.toISOString().slice(0, 10)} · ${machine.nproc} cores (${cpuModel}) shared with autocannon ${autocannonVersion} · node ${machine.node} · nginx ${machine.nginx} · ${options.durationSec} s × ${options.reps}`,
+      date: date.toISOString(),
+      machine,
+      settings: {
+        quick: options.quick,
+        durationSec: options.durationSec,
+        warmupSec: options.warmupSec,
+        reps: options.reps,
+        pipelining: 1,
+        timeoutSec: 10
+      },
+      contenders: contenders.map((c) => ({ id: c.id, label: c.label, description: c.description })),
+      skipped,
+      scenarios: options.scenarios,
+      probes,
+      summary,
+      runs,
+      failures,
+      elapsedSec: Math.round((Date.now() - started) / 1000)
+    })
+    process.stdout.write(`results: ${files.json}\nchart:   ${files.svg}\n`)
+    if (summary.length === 0) process.exitCode = 1
+  } finally {
+    killAllStarted()
+    await rm(tmpDir, { recursive: true, force: true })
+    tmpDir = ''
+  }
+}
+
+process.on('exit', killAllStarted)
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+  process.once(signal, () => {
+    progress(`bench: ${signal}: stopping every server it started`)
+    cleanUp()
+    process.exit(130)
+  })
+}
+
+main().catch((err) => {
+  cleanUp()
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exit(1)
+})

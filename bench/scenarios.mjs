@@ -1,0 +1,67 @@
+// @ts-check
+/**
+ * What is measured. Every scenario uses the same autocannon flags for every
+ * contender: 50 connections, pipelining 1, 10 s request timeout.
+ */
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} id
+ * @property {string} title
+ * @property {string} explains what the scenario stands for
+ * @property {string[]} paths requested in turn on each connection
+ * @property {number} connections
+ * @property {boolean} reconnect a new TLS connection for every request
+ * @property {boolean} quick part of `--quick`
+ */
+
+const connections = 50
+
+/** @type {Scenario[]} */
+export const scenarios = [
+  {
+    id: 'small-page',
+    title: 'keep-alive, small page: GET /index.html (3 KB)',
+    explains: 'many readers on open connections asking for the front page',
+    paths: ['/index.html'],
+    connections,
+    reconnect: false,
+    quick: true
+  },
+  {
+    id: 'mix',
+    title: 'keep-alive, mix of 8 pages and assets (0.4-39 KB)',
+    explains: 'page views: HTML, CSS, a picture, the feed, the icon',
+    paths: [
+      '/index.html',
+      '/css/style.css',
+      '/posts/the-listening-socket/index.html',
+      '/images/listening-socket.png',
+      '/posts/tls-in-five-minutes/index.html',
+      '/feed.xml',
+      '/favicon.svg',
+      '/about/index.html'
+    ],
+    connections,
+    reconnect: false,
+    quick: true
+  },
+  {
+    id: 'large-file',
+    title: 'keep-alive, large file: GET /images/wallpaper-2560.png (383 KB)',
+    explains: 'throughput of big responses (MB/s matters here)',
+    paths: ['/images/wallpaper-2560.png'],
+    connections,
+    reconnect: false,
+    quick: true
+  },
+  {
+    id: 'new-tls-per-request',
+    title: 'new TLS connection for every request: GET /index.html (reconnectRate 1)',
+    explains: 'handshake-bound: first visits, clients without keep-alive',
+    paths: ['/index.html'],
+    connections,
+    reconnect: true,
+    quick: true
+  }
+]

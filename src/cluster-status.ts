@@ -1,0 +1,85 @@
+import type { Worker } from 'node:cluster'
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+import type { AdminSource } from './admin-server.js'
+import { WorkerReports } from './worker-reports.js'
+
+/** What the primary knows about one of its workers. */
+export interface WorkerState {
+  readonly worker: Worker
+  readonly startedAt: number
+  /** Bumped by every rolling reload; older workers are being replaced. */
+  readonly generation: number
+  /** Forked by a reload: if it fails to start, the reload is abandoned instead of retried. */
+  readonly replacement: boolean
+  listening: boolean
+  draining: boolean
+}
+
+/**
+ * The admin listener's view of the cluster: every worker's counters, merged
+ * with prom-client's AggregatorRegistry, the primary's own, and per-worker state.
+ */
+export class ClusterStatus implements AdminSource {
+  readonly #workers: () => WorkerState[]
+  readonly #wanted: () => number
+  readonly #stopping: () => boolean
+  readonly reports = new WorkerReports()
+  readonly #registry = new Registry()
+  readonly #restarts = new Counter({ name: 'seraph_worker_restarts_total', help: 'Workers replaced after an unexpected exit', registers: [this.#registry] })
+  readonly #reloads = new Counter({ name: 'seraph_reloads_total', help: 'Rolling reloads, by result', labelNames: ['result'], registers: [this.#registry] })
+
+  constructor (workers: () => WorkerState[], wanted: () => number, stopping: () => boolean, sessions: () => number) {
+    this.#workers = workers
+    this.#wanted = wanted
+    this.#stopping = stopping
+    const listening = new Gauge({
+      name: 'seraph_workers_listening',
+      help: 'Workers accepting connections',
+      registers: [this.#registry],
+      collect: () => { listening.set(this.#workers().filter((s) => s.listening && !s.draining).length) }
+    })
+    const cached = new Gauge({
+      name: 'seraph_tls_session_cache_entries',
+      help: 'TLS sessions in the cache shared by all workers',
+      registers: [this.#registry],
+      collect: () => { cached.set(sessions()) }
+    })
+  }
+
+  workerRestarted (): void {
+    this.#restarts.inc()
+  }
+
+  reloaded (result: 'done' | 'refused' | 'failed'): void {
+    this.#reloads.inc({ result })
+  }
+
+  async #collect () {
+    return Promise.all(this.#workers().map(async (state) => ({
+      state,
+      report: state.listening ? await this.reports.request(state.worker) : undefined
+    })))
+  }
+
+  async metrics (): Promise<string> {
+    const reports = await this.#collect()
+    const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
+    return AggregatorRegistry.aggregate([...perWorker, await this.#registry.getMetricsAsJSON()]).metrics()
+  }
+
+  async health (): Promise<{ healthy: boolean, [field: string]: unknown }> {
+    const reports = await this.#collect()
+    const workers = reports.map(({ state, report }) => ({
+      id: state.worker.id,
+      pid: state.worker.process.pid,
+      generation: state.generation,
+      state: !state.listening
+        ? 'starting'
+        : state.draining || report?.draining === true ? 'draining' : report === undefined ? 'unresponsive' : 'listening',
+      uptimeSeconds: Math.round((Date.now() - state.startedAt) / 1000),
+      connectionsOpen: report?.connectionsOpen ?? null
+    }))
+    const serving = workers.filter((w) => w.state === 'listening').length
+    return { healthy: serving > 0 && !this.#stopping(), stopping: this.#stopping(), workersWanted: this.#wanted(), workers }
+  }
+}

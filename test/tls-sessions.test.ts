@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { tempDir } from './helpers/certificates.js'
+import { devCa } from './helpers/https-client.js'
+import { startSeraph } from './helpers/seraph-process.js'
+import { probeTls, resumptionRate } from './helpers/tls-probe.js'
+
+const rounds = 100
+
+const kinds = [
+  { name: 'TLS 1.3 tickets', version: 'TLSv1.3', noTickets: false },
+  { name: 'TLS 1.2 tickets', version: 'TLSv1.2', noTickets: false },
+  { name: 'TLS 1.2 session IDs (client without tickets)', version: 'TLSv1.2', noTickets: true }
+] as const
+
+t.test('sessions resume on any worker, also after a rolling reload', async (t) => {
+  const ca = await devCa()
+  const { seraph, port } = await startSeraph(t, ['--workers', '2', '--keep-alive-timeout', '1s'])
+  const sessions = new Map<string, Buffer | undefined>()
+  for (const kind of kinds) {
+    const { resumed, ok, session } = await resumptionRate(port, { ca, ...kind }, rounds)
+    t.equal(ok, rounds, `${kind.name}: every request answered`)
+    t.ok(resumed >= rounds * 0.99, `${kind.name}: ${resumed}/${rounds} resumed across 2 workers`)
+    sessions.set(kind.name, session)
+  }
+  const servedBy = new Set(seraph.lines.filter((l) => l.msg === 'request').map((l) => l.worker))
+  t.equal(servedBy.size, 2, 'both workers took part')
+
+  const before = seraph.liveWorkerPids()
+  const done = seraph.nextLine((l) => l.msg === 'reload complete', 'reload complete')
+  seraph.signal('SIGHUP')
+  await done
+  t.notOk(seraph.liveWorkerPids().some((pid) => before.includes(pid)), 'all workers replaced')
+  for (const kind of kinds) {
+    const { resumed } = await resumptionRate(port, { ca, ...kind, session: sessions.get(kind.name) }, rounds)
+    t.ok(resumed >= rounds * 0.99, `${kind.name} after the reload: ${resumed}/${rounds} resumed, the first with a session from before it`)
+  }
+})
+
+t.test('a ticket from before a key rotation still connects, with a full handshake', async (t) => {
+  const ca = await devCa()
+  const { seraph, port } = await startSeraph(t, ['--workers', '2', '--ticket-rotate', '1s'])
+  const first = await probeTls(port, { ca, version: 'TLSv1.3' })
+  const rotated = seraph.nextLine((l) => l.msg === 'session-ticket keys rotated', 'a rotation')
+  await rotated
+  const after = await probeTls(port, { ca, version: 'TLSv1.3', session: first.session })
+  t.equal(after.status, 200, 'the handshake succeeded and the request was answered')
+  t.equal(after.reused, false, 'Node keeps one ticket key: the old ticket is not resumed (documented)')
+  const again = await probeTls(port, { ca, version: 'TLSv1.3', session: after.session })
+  t.equal(again.reused, true, 'the new ticket resumes')
+})
+
+t.test('two seraph instances with the same --ticket-key-file resume each other\'s sessions', async (t) => {
+  const ca = await devCa()
+  const keyFile = join(tempDir(t), 'ticket.key')
+  writeFileSync(keyFile, randomBytes(48))
+  const a = await startSeraph(t, ['--workers', '1', '--ticket-key-file', keyFile])
+  const b = await startSeraph(t, ['--workers', '1', '--ticket-key-file', keyFile])
+  for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+    const fromA = await probeTls(a.port, { ca, version })
+    const onB = await probeTls(b.port, { ca, version, session: fromA.session })
+    t.equal(onB.reused, true, `${version}: a ticket from A resumes on B`)
+  }
+  const c = await startSeraph(t, ['--workers', '1'])
+  const fromA = await probeTls(a.port, { ca, version: 'TLSv1.3' })
+  t.equal((await probeTls(c.port, { ca, version: 'TLSv1.3', session: fromA.session })).reused, false, 'without the file: no resumption')
+})
