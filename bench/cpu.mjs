@@ -100,3 +100,14 @@ function rssMiB (pid) {
     return 0
   }
 }
+
+/**
+ * CPU clock ticks the whole machine has spent busy (all but idle and iowait),
+ * from the first line of /proc/stat.
+ */
+export function machineBusyTicks () {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? ''
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number)
+  return (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)
+}

@@ -20,6 +20,7 @@ import { formatTable } from './table.mjs'
  * @property {number} cpuUsPerRequest
  * @property {number} serverCores cpuSeconds / run duration
  * @property {number} clientCores CPU of this process (the load generator) / run duration
+ * @property {number} otherCores CPU of every other process on the machine / run duration
  * @property {{ main: number, workers: number[] }} rssMiB after the run
  * @property {{ connections: number, responses: number } | undefined} serverCounts seraph's own counts during the run
  *
@@ -36,6 +37,7 @@ import { formatTable } from './table.mjs'
  * @property {number} cpuUsPerRequest
  * @property {number} serverCores
  * @property {number} clientCores
+ * @property {number} otherCores
  * @property {number} errors summed over the repetitions
  * @property {number} non2xx summed over the repetitions
  * @property {{ main: number, workers: number[] }} rssMiB of the median run (by req/s)
@@ -90,6 +92,7 @@ export function summarize (runs, scenarios, contenders, referenceId) {
         cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
         serverCores: pick((r) => r.serverCores),
         clientCores: pick((r) => r.clientCores),
+        otherCores: pick((r) => r.otherCores),
         errors: mine.reduce((sum, r) => sum + r.load.errors, 0),
         non2xx: mine.reduce((sum, r) => sum + r.load.non2xx, 0),
         rssMiB: medianRun.rssMiB,
@@ -127,7 +130,7 @@ function scenarioCells (row) {
     fixed1(row.mbPerSec),
     `${ms(row.p50Ms)}/${ms(row.p99Ms)}`,
     int.format(row.cpuUsPerRequest),
-    `${row.serverCores.toFixed(2)} + ${row.clientCores.toFixed(2)}`,
+    `${row.serverCores.toFixed(2)} + ${row.clientCores.toFixed(2)} + ${row.otherCores.toFixed(2)}`,
     `${row.errors}/${row.non2xx}`,
     `${Math.round(row.rssMiB.main)} | ${row.rssMiB.workers.map((w) => Math.round(w)).join(' ')}`,
     `${int.format(row.tlsConnections)} (${row.tlsResumed}) / ${server}`
@@ -136,7 +139,7 @@ function scenarioCells (row) {
 
 const scenarioHeaders = [
   'contender', 'req/s (median)', 'ratio to seraph', 'MB/s', 'p50/p99 ms', 'server CPU µs/req',
-  'cores server+gen', 'errors/non-2xx', 'RSS MiB main|workers', 'TLS conns client (resumed) / server'
+  'cores server+gen+other', 'errors/non-2xx', 'RSS MiB main|workers', 'TLS conns client (resumed) / server'
 ]
 
 /**

@@ -12,9 +12,10 @@ import { availableParallelism, cpus, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { httpsGet } from './client.mjs'
 import { contenders as allContenders } from './contenders.mjs'
-import { clockTicksPerSecond, treeCpuTicks, treeRss } from './cpu.mjs'
+import { clockTicksPerSecond, machineBusyTicks, treeCpuTicks, treeRss } from './cpu.mjs'
 import { runLoad } from './load.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { killAllStarted } from './processes.mjs'
@@ -165,14 +166,18 @@ async function measure (contender, scenario, rep, ctx, settings) {
   try {
     await runLoad({ port: running.port, scenario, durationSec: settings.warmupSec })
     const countsBefore = await running.counters()
+    const busyBefore = machineBusyTicks()
     const ticksBefore = treeCpuTicks(running.pid)
     const clientBefore = process.cpuUsage()
     const load = await runLoad({ port: running.port, scenario, durationSec: settings.durationSec })
     const client = process.cpuUsage(clientBefore)
     const ticksAfter = treeCpuTicks(running.pid)
+    const busyAfter = machineBusyTicks()
     const countsAfter = await running.counters()
     const rssMiB = treeRss(running.pid)
     const cpuSeconds = (ticksAfter - ticksBefore) / settings.ticksPerSec
+    const clientSeconds = (client.user + client.system) / 1e6
+    const otherSeconds = Math.max(0, (busyAfter - busyBefore) / settings.ticksPerSec - cpuSeconds - clientSeconds)
     return {
       scenario: scenario.id,
       contender: contender.id,
@@ -181,7 +186,8 @@ async function measure (contender, scenario, rep, ctx, settings) {
       cpuSeconds,
       cpuUsPerRequest: load.requests > 0 ? (cpuSeconds * 1e6) / load.requests : 0,
       serverCores: cpuSeconds / load.durationSec,
-      clientCores: (client.user + client.system) / 1e6 / load.durationSec,
+      clientCores: clientSeconds / load.durationSec,
+      otherCores: otherSeconds / load.durationSec,
       rssMiB,
       serverCounts: countsBefore === undefined || countsAfter === undefined
         ? undefined
@@ -189,6 +195,30 @@ async function measure (contender, scenario, rep, ctx, settings) {
     }
   } finally {
     await running.stop()
+  }
+}
+
+/**
+ * Waits, within what is left of `budget.ms`, until the other processes on the
+ * machine use less than a quarter of a core, so that a test suite or build
+ * running beside the bench does not land in a measurement.
+ * @param {{ ms: number, waitedMs: number }} budget
+ * @param {number} ticksPerSec
+ */
+async function waitForQuiet (budget, ticksPerSec) {
+  let announced = false
+  while (true) {
+    const before = machineBusyTicks()
+    await sleep(500)
+    const cores = (machineBusyTicks() - before) / ticksPerSec / 0.5
+    if (cores < 0.25) return
+    if (budget.waitedMs >= budget.ms) {
+      if (!announced) progress(`  machine busy (${cores.toFixed(2)} cores used by other processes), no waiting time left: measuring anyway`)
+      return
+    }
+    if (!announced) progress(`  machine busy (${cores.toFixed(2)} cores used by other processes): waiting for it to calm down`)
+    announced = true
+    budget.waitedMs += 500
   }
 }
 
@@ -255,6 +285,8 @@ async function main () {
     const failures = []
     const total = options.scenarios.length * options.reps * contenders.length
     let done = 0
+    // Time the bench may spend waiting for the machine to be idle, in all.
+    const quietBudget = { ms: options.quick ? 10_000 : 120_000, waitedMs: 0 }
     for (const scenario of options.scenarios) {
       for (let rep = 1; rep <= options.reps; rep++) {
         // Interleaved, the first contender moving along by one each repetition.
@@ -263,6 +295,7 @@ async function main () {
           done++
           const tag = `[${String(done).padStart(String(total).length)}/${total}] ${scenario.id} rep ${rep} ${contender.label}`
           try {
+            await waitForQuiet(quietBudget, ticksPerSec)
             const record = await measure(contender, scenario, rep, ctx, { durationSec: options.durationSec, warmupSec: options.warmupSec, ticksPerSec })
             runs.push(record)
             progress(`${tag}: ${Math.round(record.load.reqPerSec)} req/s, ${record.load.mbPerSec.toFixed(1)} MB/s, ` +
@@ -296,8 +329,13 @@ async function main () {
       `  with the same settings for every contender: ${options.scenarios[0]?.connections ?? 50} connections, pipelining 1, ` +
         `${options.durationSec} s per run after a ${options.warmupSec} s warm-up, ${options.reps} repetition(s), contenders interleaved.`,
       `server CPU µs/req: utime+stime of the contender's whole process tree (/proc, CLK_TCK ${ticksPerSec}) during the run ÷ responses;`,
-      '  "CPU cores" = CPU seconds per second of the server tree and of this load generator. RSS after the run.'
+      '  "cores server+gen+other" = CPU seconds per second used by the server tree, by this load generator and by every',
+      '  other process on the machine (should be ~0). RSS after the run.'
     ]
+    const busiest = Math.max(0, ...runs.map((r) => r.otherCores))
+    if (busiest > 0.15) {
+      header.push(`WARNING: other processes used up to ${busiest.toFixed(2)} cores during some runs: the machine was not idle, numbers are noisy.`)
+    }
     process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps }) + '\n')
     if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
 
@@ -322,6 +360,7 @@ async function main () {
       summary,
       runs,
       failures,
+      quietWaitSec: Math.round(quietBudget.waitedMs / 1000),
       elapsedSec: Math.round((Date.now() - started) / 1000)
     })
     process.stdout.write(`results: ${files.json}\nchart:   ${files.svg}\n`)

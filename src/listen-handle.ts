@@ -68,3 +68,10 @@ export function listenError (errno: string, host: string | undefined, port: numb
     default: return new SeraphError('SERAPH_ERR_LISTEN_FAILED', port, where, errno)
   }
 }
+
+/** The URL to print for the listening socket: `localhost` stands for a wildcard address. */
+export function publicUrl (host: string | undefined, port: number): string {
+  const wildcard = host === undefined || host === '0.0.0.0' || host === '::'
+  const name = wildcard ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return `https://${name}:${port}/`
+}

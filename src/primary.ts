@@ -13,12 +13,12 @@ import { loadCertificatePair } from './certificates.js'
 import { ClusterStatus, type WorkerState } from './cluster-status.js'
 import type { Config } from './config.js'
 import { isSeraphError, isSeraphErrorCode, SeraphError } from './errors.js'
-import { bindListeningSocket, listenError, type BoundSocket } from './listen-handle.js'
+import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
 import type { Logger } from './logger.js'
 import { dispatch, type DispatchTable, type DrainMode, type WorkerMessage, type WorkerSettings } from './messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
-import { SessionCache } from './session-cache.js'
-import { TicketKeys } from './ticket-keys.js'
+import { SerialTask } from './serial-task.js'
+import { SharedTlsState } from './shared-tls-state.js'
 
 const workerScript = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
 
@@ -45,17 +45,14 @@ export class Primary {
   readonly #restartTimers = new Set<NodeJS.Timeout>()
   readonly #listeners = new Map<number, (listening: boolean) => void>()
   readonly #status: ClusterStatus
-  readonly #tickets: TicketKeys
-  readonly #sessions: SessionCache | undefined
+  readonly #shared: SharedTlsState
   #config: Config
   #generation = 1
   #socket: BoundSocket | undefined
   #admin: Server | undefined
-  #ticketTimer: NodeJS.Timeout | undefined
   #ready = false
   #stopping = false
-  #reloading: Promise<void> | undefined
-  #reloadAgain = false
+  readonly #reload = new SerialTask(() => this.#rollingReload())
   #exitCode = 0
   #fatalError: SeraphError | undefined
   #onReady: (() => void) | undefined
@@ -65,11 +62,9 @@ export class Primary {
     this.#config = options.config
     this.#log = options.logger
     this.#policy = new RestartPolicy(options.restartPolicy)
-    this.#tickets = new TicketKeys(options.config.tls.ticketKeyFile)
-    const { sessionCacheSize, sessionTimeoutMs } = options.config.tls
-    this.#sessions = sessionCacheSize > 0 ? new SessionCache(sessionCacheSize, sessionTimeoutMs) : undefined
+    this.#shared = new SharedTlsState(options.config.tls)
     this.#status = new ClusterStatus(() => [...this.#workers.values()], () => this.#config.workers, () => this.#stopping,
-      () => this.#sessions?.size ?? 0)
+      () => this.#shared.cachedSessions)
   }
 
   /** Binds the port, starts the workers and resolves once every one of them listens. */
@@ -86,7 +81,10 @@ export class Primary {
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
     const ready = new Promise<void>((resolve) => { this.#onReady = resolve })
     for (let i = 0; i < config.workers; i++) this.#fork(false)
-    this.#scheduleTicketRotation()
+    this.#shared.startRotation((keys) => {
+      this.#broadcastTicketKeys(keys)
+      this.#log.info('session-ticket keys rotated')
+    })
     await ready
     const port = this.#socket.port
     return { port, url: publicUrl(config.host, port), ...(adminUrl === undefined ? {} : { adminUrl }) }
@@ -99,7 +97,7 @@ export class Primary {
     this.#stopping = true
     for (const timer of this.#restartTimers) clearTimeout(timer)
     this.#restartTimers.clear()
-    clearTimeout(this.#ticketTimer)
+    this.#shared.stopRotation()
     this.#log.info({ force, workers: this.#workers.size }, force ? 'forcing shutdown' : 'shutting down')
     for (const state of this.#workers.values()) this.#drain(state, 'shutdown', force)
     if (!force) {
@@ -121,19 +119,8 @@ export class Primary {
       this.#log.warn('reload ignored: seraph is still starting')
       return Promise.resolve()
     }
-    if (this.#reloading !== undefined) {
-      this.#reloadAgain = true
-      this.#log.info('reload requested while one runs: it will run again when this one ends')
-      return this.#reloading
-    }
-    this.#reloading = this.#rollingReload().finally(() => {
-      this.#reloading = undefined
-      if (this.#reloadAgain) {
-        this.#reloadAgain = false
-        this.reload().catch(() => {})
-      }
-    })
-    return this.#reloading
+    if (this.#reload.running) this.#log.info('reload requested while one runs: it will run again when this one ends')
+    return this.#reload.run()
   }
 
   async #rollingReload (): Promise<void> {
@@ -144,7 +131,8 @@ export class Primary {
         throw new Error('--host and --port cannot change on reload; restart seraph instead')
       }
       loadCertificatePair(this.#options.certPath, this.#options.keyPath)
-      if (this.#tickets.fromFile) this.#broadcastTicketKeys(this.#tickets.rotate())
+      const keys = this.#shared.rereadKeyFile()
+      if (keys !== undefined) this.#broadcastTicketKeys(keys)
     } catch (err) {
       this.#status.reloaded('refused')
       this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `reload refused, the running workers keep serving: ${(err as Error).message}`)
@@ -158,7 +146,7 @@ export class Primary {
       if (this.#stopping) return
       const previous = old[i]
       if (i < next.workers) {
-        const fresh = this.#fork(true)
+        const fresh = this.#fork(true, previous)
         if (!await this.#listening(fresh)) {
           this.#status.reloaded('failed')
           this.#log.error({ generation, worker: fresh.worker.id }, 'reload failed: a replacement did not start; the running workers keep serving')
@@ -185,11 +173,17 @@ export class Primary {
     }
   }
 
-  #fork (replacement: boolean): WorkerState {
+  /** `replaces`: the worker this one takes over from (dead, or to be drained by a reload). */
+  #fork (replacement: boolean, replaces?: WorkerState): WorkerState {
     const worker = cluster.fork()
     const state: WorkerState = { worker, startedAt: Date.now(), generation: this.#generation, replacement, listening: false, draining: false }
     this.#workers.set(worker.id, state)
-    this.#log.info({ worker: worker.id, workerPid: worker.process.pid, generation: state.generation }, 'worker forked')
+    this.#log.info({
+      worker: worker.id,
+      workerPid: worker.process.pid,
+      generation: state.generation,
+      ...(replaces === undefined ? {} : { replaces: replaces.worker.id, replacesPid: replaces.worker.process.pid })
+    }, 'worker forked')
     const handlers: DispatchTable<WorkerMessage> = {
       hello: () => this.#sendStart(worker),
       listening: () => this.#onWorkerListening(state),
@@ -199,9 +193,9 @@ export class Primary {
         if (message.error === null) this.#log.info({ worker: worker.id, fingerprint256: message.fingerprint256 }, 'worker applied the new certificate')
         else this.#log.error({ worker: worker.id, error: message.error }, 'worker kept its certificate')
       },
-      'session-store': (message) => this.#sessions?.store(message.id, message.data),
+      'session-store': (message) => this.#shared.storeSession(message.id, message.data),
       'session-get': (message) => {
-        if (worker.isConnected()) worker.send({ act: 'session', requestId: message.requestId, data: this.#sessions?.fetch(message.id) ?? null })
+        if (worker.isConnected()) worker.send({ act: 'session', requestId: message.requestId, data: this.#shared.fetchSession(message.id) })
       }
     }
     worker.on('message', (message: unknown) => { dispatch(handlers, message, undefined) })
@@ -221,8 +215,8 @@ export class Primary {
       logLevel: config.logLevel,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       limits: config.limits,
-      ticketKeys: this.#tickets.current,
-      sessionCache: this.#sessions !== undefined,
+      ticketKeys: this.#shared.ticketKeys,
+      sessionCache: this.#shared.sessionCacheEnabled,
       sessionTimeoutMs: config.tls.sessionTimeoutMs
     }
     // The bound socket travels with the message; each worker listens on it.
@@ -287,25 +281,15 @@ export class Primary {
       return this.#fail(new SeraphError('SERAPH_ERR_CRASH_LOOP', decision.startFailures, last))
     }
     if (decision.delayMs === 0) {
-      this.#fork(false)
+      this.#fork(false, state)
       return
     }
     this.#log.warn({ delayMs: decision.delayMs }, 'workers keep dying; backing off before the next restart')
     const timer = setTimeout(() => {
       this.#restartTimers.delete(timer)
-      this.#fork(false)
+      this.#fork(false, state)
     }, decision.delayMs)
     this.#restartTimers.add(timer)
-  }
-
-  #scheduleTicketRotation (): void {
-    if (this.#tickets.fromFile) return
-    this.#ticketTimer = setTimeout(() => {
-      this.#broadcastTicketKeys(this.#tickets.rotate())
-      this.#log.info('session-ticket keys rotated')
-      this.#scheduleTicketRotation()
-    }, this.#config.tls.ticketRotateMs)
-    this.#ticketTimer.unref()
   }
 
   #broadcastTicketKeys (keys: string): void {
@@ -337,10 +321,4 @@ export class Primary {
     this.#admin?.closeAllConnections()
     this.#options.onExit(this.#exitCode, this.#fatalError)
   }
-}
-
-function publicUrl (host: string | undefined, port: number): string {
-  const wildcard = host === undefined || host === '0.0.0.0' || host === '::'
-  const name = wildcard ? 'localhost' : host.includes(':') ? `[${host}]` : host
-  return `https://${name}:${port}/`
 }
