@@ -5,8 +5,8 @@ import type { Logger } from './logger.js'
 export const maxLoggedUrlLength = 1024
 
 /**
- * One `info` line per request when its response has finished: method, url,
- * status, bytes, duration. Replaces Fastify's two-line request logging.
+ * One `info` line per request when its response has finished: method, HTTP
+ * version, url, status, bytes, duration. Replaces Fastify's two-line request logging.
  */
 export function registerAccessLog (app: FastifyInstance, logger: Logger, onResponse?: (status: number) => void): void {
   app.addHook('onResponse', (request, reply, done) => {
@@ -14,6 +14,7 @@ export function registerAccessLog (app: FastifyInstance, logger: Logger, onRespo
     const url = request.raw.url ?? ''
     logger.info({
       method: request.method,
+      http: request.raw.httpVersion,
       url: url.length > maxLoggedUrlLength ? `${url.slice(0, maxLoggedUrlLength)}…` : url,
       status: reply.statusCode,
       bytes: request.method === 'HEAD' || reply.statusCode === 304 ? 0 : responseBytes(reply.getHeader('content-length')),

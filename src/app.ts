@@ -26,6 +26,8 @@ export interface AppOptions {
   readonly accounting?: ConnectionAccounting
   /** Called with each response's status code. */
   readonly onResponse?: (status: number) => void
+  /** HTTP/2 over ALPN, with HTTP/1.1 for clients without it (default true). */
+  readonly http2?: boolean
 }
 
 /** The defaults of the CLI flags (see options.ts). */
@@ -49,28 +51,34 @@ const fallbackNotFoundPage = '<!doctype html><title>404 Not Found</title><h1>404
 export async function buildApp (options: AppOptions): Promise<App> {
   const limits = options.limits ?? defaultLimits
   const clientErrors = createClientErrorHandler(options.logger, options.accounting)
-  const app = Fastify({
+  const http2 = options.http2 ?? true
+  const tlsOptions = {
+    ...secureContextOptions(options.tls),
+    handshakeTimeout: limits.handshakeTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks the header and request deadlines on this interval
+    // (30 s by default), so a short deadline needs a short interval.
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
+  }
+  // One factory call for both server kinds; Fastify's overloads type them apart.
+  const createFastify = Fastify as unknown as (fastifyOptions: Record<string, unknown>) => App
+  const app = createFastify({
     loggerInstance: options.logger,
     // access-log.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // A draining worker still answers requests that arrive on its open
     // connections (with `Connection: close`) instead of Fastify's 503.
     return503OnClosing: false,
-    https: {
-      ...secureContextOptions(options.tls),
-      handshakeTimeout: limits.handshakeTimeoutMs,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      // Node checks the header and request deadlines on this interval
-      // (30 s by default), so a short deadline needs a short interval.
-      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
-    },
+    ...(http2 ? { http2: true as const, https: { ...tlsOptions, allowHTTP1: true } } : { https: tlsOptions }),
+    http2SessionTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.socketTimeoutMs,
     clientErrorHandler: clientErrors.handler,
     routerOptions: { maxParamLength: 2048 }
-  }) as unknown as App
+  })
+  if (http2) applyHttp1Limits(app.server, limits, tlsOptions.connectionsCheckingInterval)
   app.server.maxConnections = limits.maxConnections
   options.accounting?.attach(app.server)
   app.addHook('onClose', (_instance, done) => {
@@ -87,15 +95,17 @@ export async function buildApp (options: AppOptions): Promise<App> {
 
   const isDraining = options.isDraining
   if (isDraining !== undefined) {
-    app.addHook('onSend', (_request, reply, payload, done) => {
-      if (isDraining()) reply.header('connection', 'close')
+    // HTTP/1.1 only: HTTP/2 forbids the Connection header, and its sessions
+    // are drained with GOAWAY by the worker.
+    app.addHook('onSend', (request, reply, payload, done) => {
+      if (isDraining() && request.raw.httpVersionMajor === 1) reply.header('connection', 'close')
       done(null, payload)
     })
     // A response whose headers went out before the drain began promised
     // keep-alive; end its connection once it is complete so the drain does
     // not wait for the keep-alive timeout.
     app.addHook('onResponse', (request, reply, done) => {
-      if (isDraining() && reply.getHeader('connection') !== 'close') request.raw.socket?.end()
+      if (isDraining() && request.raw.httpVersionMajor === 1 && reply.getHeader('connection') !== 'close') request.raw.socket?.end()
       done()
     })
   }
@@ -137,6 +147,18 @@ export async function buildApp (options: AppOptions): Promise<App> {
   })
 
   return app
+}
+
+// Http2SecureServer takes no HTTP/1 options in its constructor; it reads
+// them from the instance when it starts listening.
+// https://github.com/nodejs/node/blob/v20.x/lib/internal/http2/core.js (Http2SecureServer)
+function applyHttp1Limits (server: object, limits: ConnectionLimits, checkingIntervalMs: number): void {
+  Object.assign(server, {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: checkingIntervalMs
+  })
 }
 
 function readNotFoundPage (root: string): Buffer | string {

@@ -21,6 +21,7 @@ export interface Config {
   readonly adminPort: number | undefined
   readonly limits: ConnectionLimits
   readonly tls: TlsSessionSettings
+  readonly http2: boolean
 }
 
 /** Session resumption across workers; see the README's Sessions section. */
@@ -132,6 +133,7 @@ function validate (values: RawValues, label: Label, cwd: string): Config {
   }
   return {
     tls,
+    http2: !switchValue(label('noHttp2'), values.noHttp2),
     host,
     adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort, 0),
     limits,
@@ -174,6 +176,16 @@ function duration (name: OptionName, flag: string, raw: string | undefined, fall
   if (value === undefined || value < (spec.min ?? 0) || value > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
     throw new SeraphError('SERAPH_ERR_INVALID_DURATION', flag, raw)
   }
+  return value
+}
+
+const switchWords: Record<string, boolean> = { 1: true, true: true, yes: true, on: true, 0: false, false: false, no: false, off: false }
+
+// A switch is `true` from its flag, or a yes/no word from its variable.
+function switchValue (flag: string, raw: string | boolean | undefined): boolean {
+  if (raw === undefined || typeof raw === 'boolean') return raw === true
+  const value = switchWords[raw.trim().toLowerCase()]
+  if (value === undefined) throw new SeraphError('SERAPH_ERR_INVALID_CHOICE', flag, Object.keys(switchWords).join(', '), raw)
   return value
 }
 

@@ -20,6 +20,7 @@ export interface WorkerSettings {
   /** Share TLS 1.2 session-ID sessions through the primary's cache. */
   readonly sessionCache: boolean
   readonly sessionTimeoutMs: number
+  readonly http2: boolean
 }
 
 /** A worker's counters and state, as the admin listener reports them. */

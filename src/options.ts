@@ -90,6 +90,12 @@ export const optionSpecs = {
     defaultText: '10s',
     description: 'how long in-flight requests may finish on shutdown or reload before their connections are closed'
   },
+  noHttp2: {
+    flag: '--no-http2',
+    env: 'SERAPH_NO_HTTP2',
+    kind: 'switch',
+    description: 'serve HTTP/1.1 only (default: HTTP/2 over ALPN, HTTP/1.1 for clients without it)'
+  },
   adminPort: {
     flag: '--admin-port',
     env: 'SERAPH_ADMIN_PORT',

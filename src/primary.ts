@@ -217,7 +217,8 @@ export class Primary {
       limits: config.limits,
       ticketKeys: this.#shared.ticketKeys,
       sessionCache: this.#shared.sessionCacheEnabled,
-      sessionTimeoutMs: config.tls.sessionTimeoutMs
+      sessionTimeoutMs: config.tls.sessionTimeoutMs,
+      http2: config.http2
     }
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)

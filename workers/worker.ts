@@ -5,6 +5,8 @@
  * exits it (the IPC channel's 'disconnect').
  */
 import { readFileSync } from 'node:fs'
+import type { ServerHttp2Session } from 'node:http2'
+import type { Socket } from 'node:net'
 import { Server as NetServer } from 'node:net'
 import { X509Certificate } from 'node:crypto'
 import { buildApp, type App } from '../src/app.js'
@@ -28,6 +30,7 @@ let signalsReceived = 0
 let metrics: WorkerMetrics | undefined
 let accounting: ConnectionAccounting | undefined
 const sessionLookups = new PendingReplies<string | null>(sessionLookupTimeoutMs)
+const http2Sessions = new Set<ServerHttp2Session>()
 
 function send (message: WorkerMessage, callback?: () => void): void {
   if (process.send === undefined || !process.connected) callback?.()
@@ -60,6 +63,7 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
     isDraining: () => draining,
     limits: settings.limits,
     accounting,
+    http2: settings.http2,
     onResponse: (status) => workerMetrics.response(status)
   })
   await app.ready()
@@ -67,6 +71,16 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
   // --max-connections: Node closes the surplus at once and tells us here.
   server.on('drop', () => workerMetrics.rejected())
   if (settings.sessionCache) shareSessionsThroughPrimary(server)
+  server.on('session', (session: ServerHttp2Session) => {
+    http2Sessions.add(session)
+    // A session swallows its socket's errors (a reset, bad frames): record
+    // them as the connection's close cause. The session then ends.
+    session.on('error', (err: NodeJS.ErrnoException) => {
+      const record = accounting?.blame(session.socket as unknown as Socket, err)
+      logger?.debug({ code: err.code, cause: record?.cause }, 'http2 session error')
+    })
+    session.once('close', () => http2Sessions.delete(session))
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(handle, () => {
@@ -125,6 +139,9 @@ function shutdown (force: boolean, mode: DrainMode): void {
       process.exit(1)
     })
   }
+  // HTTP/2: GOAWAY lets open streams finish and tells the client to send
+  // new ones on a new connection (to a worker that is not draining).
+  for (const session of http2Sessions) session.close()
   if (mode === 'shutdown') {
     // http.Server#close() also closes idle keep-alive connections.
     finish()

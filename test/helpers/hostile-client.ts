@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { connect as netConnect, createServer, type Socket } from 'node:net'
+import { connect as http2Connect } from 'node:http2'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 
 /** A real ClientHello as Node's TLS client sends it, captured from a plain TCP listener. */
@@ -40,10 +41,10 @@ function connected (port: number): Promise<Socket> {
 }
 
 /** A TLS session over a raw TCP socket we can reset. */
-function handshaken (port: number, ca: Buffer): Promise<{ raw: Socket, tls: TLSSocket }> {
+function handshaken (port: number, ca: Buffer, alpn: string[] = ['http/1.1']): Promise<{ raw: Socket, tls: TLSSocket }> {
   return new Promise((resolve, reject) => {
     const raw = netConnect(port, '127.0.0.1', () => {
-      const tls = tlsConnect({ socket: raw, ca, servername: 'localhost' }, () => resolve({ raw, tls }))
+      const tls = tlsConnect({ socket: raw, ca, servername: 'localhost', ALPNProtocols: alpn }, () => resolve({ raw, tls }))
       tls.on('error', reject)
     })
     raw.on('error', reject)
@@ -134,6 +135,24 @@ export const attacks: Record<string, Attack> = {
   },
   'an SSLv2-style hello': (port) => sendAndWait(port, sslv2Hello),
   'plain HTTP sent to the TLS port': (port) => sendAndWait(port, 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'),
+  'HTTP/2: the connection preface, then garbage': async (port, ca) => {
+    const { raw, tls } = await handshaken(port, ca, ['h2'])
+    const done = closed(raw)
+    tls.resume()
+    tls.on('error', () => {})
+    tls.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), randomBytes(64)]))
+    await done
+  },
+  'HTTP/2: RST in the middle of a stream': async (port, ca) => {
+    const { raw, tls } = await handshaken(port, ca, ['h2'])
+    const done = closed(raw)
+    const session = http2Connect('https://localhost', { createConnection: () => tls })
+    session.on('error', () => {})
+    const stream = session.request({ ':path': '/images/wallpaper-2560.png' })
+    stream.on('error', () => {})
+    stream.once('data', () => raw.resetAndDestroy())
+    await done
+  },
   'a client that connects and sends nothing': async (port) => {
     const socket = await connected(port)
     await closed(socket)

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici'
+import { Http2Client } from './http2-load.js'
 import { getFresh } from './https-client.js'
 
 export interface LoadResult {
@@ -15,14 +16,16 @@ export interface Load {
 }
 
 /**
- * Continuous load until stopped: `keepAlive` loops sharing a keep-alive pool
- * and `fresh` loops that open a new TLS connection per request. Every error
+ * Continuous load until stopped: `keepAlive` loops sharing a keep-alive pool,
+ * `fresh` loops that open a new TLS connection per request, and `http2`
+ * loops multiplexed on one HTTP/2 session. Every error
  * and every status other than 200 is a failure. A request that hangs fails on
  * undici's timeouts.
  */
-export function startLoad (ca: Buffer, port: number, options: { keepAlive: number, fresh: number, path?: string }): Load {
+export function startLoad (ca: Buffer, port: number, options: { keepAlive: number, fresh: number, path?: string, http2?: number }): Load {
   const path = options.path ?? '/healthz'
   const agent = new Agent({ connect: { ca }, connections: options.keepAlive, headersTimeout: 10_000, bodyTimeout: 10_000 })
+  const h2 = new Http2Client(port, ca)
   const state = { running: true }
   let ok = 0
   const errors: string[] = []
@@ -55,9 +58,19 @@ export function startLoad (ca: Buffer, port: number, options: { keepAlive: numbe
       }
     }
   }
+  const http2Loop = async (): Promise<void> => {
+    while (state.running) {
+      try {
+        record(await h2.get(path))
+      } catch (err) {
+        record(err as Error)
+      }
+    }
+  }
   const loops = [
     ...Array.from({ length: options.keepAlive }, keepAliveLoop),
-    ...Array.from({ length: options.fresh }, freshLoop)
+    ...Array.from({ length: options.fresh }, freshLoop),
+    ...Array.from({ length: options.http2 ?? 0 }, http2Loop)
   ]
   let stopped: Promise<LoadResult> | undefined
   return {
@@ -65,6 +78,7 @@ export function startLoad (ca: Buffer, port: number, options: { keepAlive: numbe
     stop () {
       state.running = false
       stopped ??= Promise.all(loops)
+        .then(() => { h2.close() })
         .then(() => agent.close())
         .then(() => ({ ok, failed: errors.length, errors }))
       return stopped
