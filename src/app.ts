@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs'
 import type { Server } from 'node:https'
 import { STATUS_CODES } from 'node:http'
 import { join } from 'node:path'
-import fastifyStatic from '@fastify/static'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { registerAccessLog } from './access-log.js'
 import { createClientErrorHandler } from './client-errors.js'
@@ -10,6 +9,8 @@ import type { ConnectionLimits } from './config.js'
 import type { ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from './logger.js'
 import { isSafeRequestPath } from './request-guard.js'
+import { defaultContentSecurityPolicy, registerSecurityHeaders, type SecurityHeaders } from './security-headers.js'
+import { registerStaticFiles } from './static-files.js'
 import { secureContextOptions, type TlsMaterial } from './tls-options.js'
 
 export interface AppOptions {
@@ -28,6 +29,10 @@ export interface AppOptions {
   readonly onResponse?: (status: number) => void
   /** HTTP/2 over ALPN, with HTTP/1.1 for clients without it (default true). */
   readonly http2?: boolean
+  /** Default: no HSTS, the default Content-Security-Policy. */
+  readonly securityHeaders?: SecurityHeaders
+  /** In-memory cache of small files, bytes (default 64 MiB; 0 streams everything from disk). */
+  readonly fileCacheBytes?: number
 }
 
 /** The defaults of the CLI flags (see options.ts). */
@@ -87,6 +92,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   })
 
   registerAccessLog(app, options.logger, options.onResponse)
+  await registerSecurityHeaders(app, options.securityHeaders ?? { hstsMaxAgeSeconds: 0, contentSecurityPolicy: defaultContentSecurityPolicy })
 
   app.addHook('onRequest', (request, reply, done) => {
     if (isSafeRequestPath(request.raw.url ?? '/')) return done()
@@ -134,17 +140,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     })
   })
 
-  await app.register(fastifyStatic, {
-    root: options.root,
-    prefix: '/',
-    index: ['index.html'],
-    redirect: true,
-    wildcard: true,
-    list: false,
-    // @fastify/static allows dotfiles unless told otherwise; 'ignore' makes them 404.
-    dotfiles: 'ignore',
-    serveDotFiles: false
-  })
+  await registerStaticFiles(app, { root: options.root, cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024 })
 
   return app
 }

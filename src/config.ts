@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { SeraphError } from './errors.js'
-import { optionSpecs, type LogLevel, type OptionName, type OptionSpec } from './options.js'
+import { defaultContentSecurityPolicy, optionSpecs, type LogLevel, type OptionName, type OptionSpec } from './options.js'
 import { bundledPublicDir } from './package-info.js'
 
 /** Everything the primary needs to run, validated. */
@@ -22,6 +22,10 @@ export interface Config {
   readonly limits: ConnectionLimits
   readonly tls: TlsSessionSettings
   readonly http2: boolean
+  /** `undefined`: one year with --cert, none with the development certificate. */
+  readonly hstsMaxAgeMs: number | undefined
+  readonly contentSecurityPolicy: string | false
+  readonly fileCacheBytes: number
 }
 
 /** Session resumption across workers; see the README's Sessions section. */
@@ -134,6 +138,9 @@ function validate (values: RawValues, label: Label, cwd: string): Config {
   return {
     tls,
     http2: !switchValue(label('noHttp2'), values.noHttp2),
+    hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge'), 0),
+    contentSecurityPolicy: contentSecurityPolicy(label('csp'), text('csp')),
+    fileCacheBytes: integer('fileCacheSize', label('fileCacheSize'), text('fileCacheSize'), 64) * 1024 * 1024,
     host,
     adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort, 0),
     limits,
@@ -159,11 +166,11 @@ function integer (name: OptionName, flag: string, raw: string | undefined, fallb
   return value
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
-/** Accepts `500ms`, `10s`, `2m`, `1h`, or a bare number of milliseconds. */
+/** Accepts `500ms`, `10s`, `2m`, `1h`, `365d`, or a bare number of milliseconds. */
 export function parseDuration (raw: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim())
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim())
   if (match === null) return undefined
   const value = Number(match[1]) * (durationUnits[match[2] ?? 'ms'] as number)
   return Number.isFinite(value) ? Math.round(value) : undefined
@@ -177,6 +184,13 @@ function duration (name: OptionName, flag: string, raw: string | undefined, fall
     throw new SeraphError('SERAPH_ERR_INVALID_DURATION', flag, raw)
   }
   return value
+}
+
+function contentSecurityPolicy (flag: string, raw: string | undefined): string | false {
+  if (raw === undefined) return defaultContentSecurityPolicy
+  if (raw.trim() === 'off') return false
+  if (raw.trim() === '' || /[\r\n]/.test(raw)) throw new SeraphError('SERAPH_ERR_MISSING_VALUE', flag)
+  return raw.trim()
 }
 
 const switchWords: Record<string, boolean> = { 1: true, true: true, yes: true, on: true, 0: false, false: false, no: false, off: false }

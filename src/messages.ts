@@ -1,5 +1,6 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { Config, ConnectionLimits } from './config.js'
+import type { SecurityHeaders } from './security-headers.js'
 
 /**
  * IPC between the primary and its workers: typed `{ act }` objects, each routed
@@ -21,6 +22,8 @@ export interface WorkerSettings {
   readonly sessionCache: boolean
   readonly sessionTimeoutMs: number
   readonly http2: boolean
+  readonly securityHeaders: SecurityHeaders
+  readonly fileCacheBytes: number
 }
 
 /** A worker's counters and state, as the admin listener reports them. */

@@ -16,6 +16,11 @@ export interface OptionSpec {
   readonly description: string
 }
 
+/** What the sample blog needs and nothing more: no inline script or style, nothing from elsewhere. */
+export const defaultContentSecurityPolicy =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; " +
+  "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof logLevels[number]
 
@@ -95,6 +100,34 @@ export const optionSpecs = {
     env: 'SERAPH_NO_HTTP2',
     kind: 'switch',
     description: 'serve HTTP/1.1 only (default: HTTP/2 over ALPN, HTTP/1.1 for clients without it)'
+  },
+  fileCacheSize: {
+    flag: '--file-cache-size',
+    env: 'SERAPH_FILE_CACHE_SIZE',
+    kind: 'integer',
+    placeholder: 'MIB',
+    min: 0,
+    max: 65_536,
+    defaultText: '64; 0 streams every file from disk',
+    description: 'in-memory cache of small files (≤ 1 MiB) with their compressed variants, per worker'
+  },
+  hstsMaxAge: {
+    flag: '--hsts-max-age',
+    env: 'SERAPH_HSTS_MAX_AGE',
+    kind: 'duration',
+    placeholder: 'TIME',
+    min: 0,
+    max: 2 * 365 * 86_400_000,
+    defaultText: '365d with --cert; 0 (no header) with the development certificate',
+    description: 'Strict-Transport-Security max-age; 0 sends no header'
+  },
+  csp: {
+    flag: '--csp',
+    env: 'SERAPH_CSP',
+    kind: 'string',
+    placeholder: 'POLICY',
+    defaultText: "a strict same-origin policy (see README); 'off' sends none",
+    description: 'Content-Security-Policy header'
   },
   adminPort: {
     flag: '--admin-port',

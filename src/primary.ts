@@ -218,7 +218,13 @@ export class Primary {
       ticketKeys: this.#shared.ticketKeys,
       sessionCache: this.#shared.sessionCacheEnabled,
       sessionTimeoutMs: config.tls.sessionTimeoutMs,
-      http2: config.http2
+      http2: config.http2,
+      securityHeaders: {
+        // HSTS pins browsers to HTTPS for this host: never for a development certificate.
+        hstsMaxAgeSeconds: Math.round((config.hstsMaxAgeMs ?? (config.cert === undefined ? 0 : 365 * 86_400_000)) / 1000),
+        contentSecurityPolicy: config.contentSecurityPolicy
+      },
+      fileCacheBytes: config.fileCacheBytes
     }
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)

@@ -50,7 +50,8 @@ t.test('durations', async (t) => {
   t.equal(parseDuration('250'), 250)
   t.equal(parseDuration('ten'), undefined)
   t.equal(parseDuration('-1s'), undefined)
-  t.equal(parseDuration('5d'), undefined)
+  t.equal(parseDuration('2d'), 172_800_000)
+  t.equal(parseDuration('5w'), undefined)
 })
 
 t.test('a bad environment variable is named in the error', async (t) => {

@@ -64,6 +64,8 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
     limits: settings.limits,
     accounting,
     http2: settings.http2,
+    securityHeaders: settings.securityHeaders,
+    fileCacheBytes: settings.fileCacheBytes,
     onResponse: (status) => workerMetrics.response(status)
   })
   await app.ready()

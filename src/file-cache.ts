@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { join, sep } from 'node:path'
+import { promisify } from 'node:util'
+import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib'
+import { isUtf8MimeType, mime } from '@fastify/send'
+import { LRUCache } from 'lru-cache'
+import { cacheControlFor } from './cache-policy.js'
+
+const brotli = promisify(brotliCompress)
+const gzipAsync = promisify(gzip)
+
+/** A small file held in memory with everything a response needs, computed once per version. */
+export interface CachedFile {
+  /** Path below the root, for @fastify/static's sendFile (ranges). */
+  readonly relativePath: string
+  readonly body: Buffer
+  readonly size: number
+  readonly mtimeMs: number
+  /** Strong: a hash of the content. */
+  readonly etag: string
+  readonly lastModified: string
+  readonly contentType: string
+  readonly cacheControl: string
+  readonly compressible: boolean
+  br?: Buffer
+  gzip?: Buffer
+}
+
+/** What a URL path resolves to on disk. */
+export type Resolution =
+  | { readonly kind: 'file', readonly file: CachedFile }
+  /** Too large to cache: streamed by @fastify/static. */
+  | { readonly kind: 'large', readonly relativePath: string, readonly mtimeMs: number, readonly size: number }
+  | { readonly kind: 'redirect', readonly location: string }
+  | { readonly kind: 'missing' }
+
+interface Entry {
+  resolution: Resolution
+  checkedAt: number
+  /** The file that was checked (for revalidation by stat). */
+  readonly fsPath: string | undefined
+}
+
+export interface FileCacheOptions {
+  readonly root: string
+  /** Total bytes of bodies and compressed variants; 0 caches nothing. */
+  readonly maxBytes: number
+  /** Files larger than this are streamed, never cached. */
+  readonly maxFileBytes: number
+  /** A cached answer is re-checked against the disk when older than this. */
+  readonly revalidateMs: number
+}
+
+const compressibleTypes = /^(?:text\/|application\/(?:javascript|json|xml|rss\+xml|atom\+xml|manifest\+json)|image\/svg\+xml)/
+const minCompressBytes = 256
+
+/**
+ * Resolves URL paths to files (index.html for directories, `/a` → `a.html`
+ * clean URLs, one redirect for a directory without its slash) and keeps small
+ * files in memory with a strong ETag and their brotli and gzip variants,
+ * compressed once per version in the background — never per request.
+ * Bounded by `maxBytes` (LRU); changes on disk are seen after `revalidateMs`.
+ */
+export class FileCache {
+  readonly #options: FileCacheOptions
+  readonly #entries: LRUCache<string, Entry>
+  readonly #loading = new Map<string, Promise<Entry>>()
+
+  constructor (options: FileCacheOptions) {
+    this.#options = options
+    this.#entries = new LRUCache<string, Entry>({
+      max: 100_000,
+      maxSize: Math.max(1, options.maxBytes),
+      sizeCalculation: (entry) => entrySize(entry)
+    })
+  }
+
+  /** `urlPath`: the decoded path without query, already checked by request-guard.ts. */
+  async resolve (urlPath: string, now = Date.now()): Promise<Resolution> {
+    const cached = this.#entries.get(urlPath)
+    if (cached !== undefined && now - cached.checkedAt < this.#options.revalidateMs) return cached.resolution
+    if (cached !== undefined && await this.#unchanged(cached)) {
+      cached.checkedAt = now
+      return cached.resolution
+    }
+    let loading = this.#loading.get(urlPath)
+    if (loading === undefined) {
+      loading = this.#load(urlPath).finally(() => this.#loading.delete(urlPath))
+      this.#loading.set(urlPath, loading)
+    }
+    const entry = await loading
+    if (this.#options.maxBytes > 0 && entrySize(entry) <= this.#options.maxBytes) this.#entries.set(urlPath, entry)
+    return entry.resolution
+  }
+
+  get bytes (): number {
+    return this.#entries.calculatedSize
+  }
+
+  async #unchanged (entry: Entry): Promise<boolean> {
+    const { resolution, fsPath } = entry
+    if (fsPath === undefined) return false
+    const stats = await stat(fsPath).catch(() => undefined)
+    if (resolution.kind === 'file' || resolution.kind === 'large') {
+      const known = resolution.kind === 'file' ? resolution.file : resolution
+      return stats !== undefined && stats.isFile() && stats.mtimeMs === known.mtimeMs && stats.size === known.size
+    }
+    if (resolution.kind === 'redirect') return stats !== undefined && stats.isDirectory()
+    return false
+  }
+
+  async #load (urlPath: string): Promise<Entry> {
+    const now = Date.now()
+    const segments = urlPath.split('/')
+    // Dotfiles and dot-directories are never served.
+    if (segments.some((segment) => segment.startsWith('.'))) return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
+    const relative = segments.filter(Boolean).join(sep)
+    const base = join(this.#options.root, relative)
+    const candidates = urlPath.endsWith('/')
+      ? [join(base, 'index.html')]
+      : [base, `${base}.html`]
+    for (const fsPath of candidates) {
+      const stats = await stat(fsPath).catch(() => undefined)
+      if (stats === undefined) continue
+      if (stats.isDirectory()) {
+        if (fsPath !== base) continue
+        return { resolution: { kind: 'redirect', location: `${urlPath}/` }, checkedAt: now, fsPath }
+      }
+      if (!stats.isFile()) continue
+      const relativePath = fsPath.slice(this.#options.root.length).split(sep).join('/')
+      if (stats.size > this.#options.maxFileBytes) {
+        return { resolution: { kind: 'large', relativePath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath }
+      }
+      const file = await this.#read(fsPath, relativePath, stats.mtimeMs)
+      if (file === undefined) continue
+      return { resolution: { kind: 'file', file }, checkedAt: now, fsPath }
+    }
+    // A missing file is re-checked like any other: it may appear.
+    return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
+  }
+
+  async #read (fsPath: string, relativePath: string, mtimeMs: number): Promise<CachedFile | undefined> {
+    const body = await readFile(fsPath).catch(() => undefined)
+    if (body === undefined) return undefined
+    const type = mime.getType(fsPath) ?? 'application/octet-stream'
+    const contentType = isUtf8MimeType(type) ? `${type}; charset=utf-8` : type
+    const file: CachedFile = {
+      relativePath,
+      body,
+      size: body.length,
+      mtimeMs,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+      lastModified: new Date(Math.floor(mtimeMs / 1000) * 1000).toUTCString(),
+      contentType,
+      cacheControl: cacheControlFor(relativePath, type),
+      compressible: compressibleTypes.test(type) && body.length >= minCompressBytes
+    }
+    if (file.compressible) this.#compress(file)
+    return file
+  }
+
+  // Off the request path: the first responses go out uncompressed.
+  #compress (file: CachedFile): void {
+    Promise.all([
+      brotli(file.body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: file.body.length } }),
+      gzipAsync(file.body, { level: 9 })
+    ]).then(([br, gz]) => {
+      if (br.length < file.body.length) file.br = br
+      if (gz.length < file.body.length) file.gzip = gz
+    }, () => {})
+  }
+}
+
+function entrySize (entry: Entry): number {
+  const { resolution } = entry
+  if (resolution.kind !== 'file') return 256
+  const { file } = resolution
+  return 512 + file.body.length + (file.br?.length ?? file.body.length) + (file.gzip?.length ?? file.body.length)
+}
