@@ -33,6 +33,8 @@ export interface AppOptions {
   readonly securityHeaders?: SecurityHeaders
   /** In-memory cache of small files, bytes (default 64 MiB; 0 streams everything from disk). */
   readonly fileCacheBytes?: number
+  /** How old a cached answer may be before the disk is checked again (default 1 s). */
+  readonly fileCacheRevalidateMs?: number
 }
 
 /** The defaults of the CLI flags (see options.ts). */
@@ -140,7 +142,11 @@ export async function buildApp (options: AppOptions): Promise<App> {
     })
   })
 
-  await registerStaticFiles(app, { root: options.root, cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024 })
+  await registerStaticFiles(app, {
+    root: options.root,
+    cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
+    ...(options.fileCacheRevalidateMs === undefined ? {} : { revalidateMs: options.fileCacheRevalidateMs })
+  })
 
   return app
 }

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
-import { buildApp, type App } from '../../src/app.js'
+import { buildApp, type App, type AppOptions } from '../../src/app.js'
 import { ensureDevCertificate } from '../../src/certificates.js'
 import { devCertDir } from '../../src/package-info.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
 /** The Fastify app started in this process on 127.0.0.1 and a free port, with the dev certificate. */
-export async function startApp (t: Teardown, root: string): Promise<{ app: App, port: number, ca: Buffer }> {
+export async function startApp (t: Teardown, root: string, options: Partial<AppOptions> = {}): Promise<{ app: App, port: number, ca: Buffer }> {
   const dev = await ensureDevCertificate(devCertDir)
   const app = await buildApp({
+    ...options,
     root,
     logger: pino({ level: 'silent' }),
     tls: { cert: readFileSync(dev.certPath), key: readFileSync(dev.keyPath) },

@@ -1,0 +1,129 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import t, { type Test } from 'tap'
+import { request, Agent } from 'undici'
+import { cacheControl } from '../src/cache-policy.js'
+import { FileCache } from '../src/file-cache.js'
+import { tempDir } from './helpers/certificates.js'
+import { startApp } from './helpers/in-process-app.js'
+
+const page = '<!doctype html><title>Hello</title>' + '<p>Lorem ipsum dolor sit amet. '.repeat(200)
+
+function makeSite (dir: string): void {
+  mkdirSync(join(dir, 'posts', 'folder'), { recursive: true })
+  mkdirSync(join(dir, 'css'))
+  writeFileSync(join(dir, 'index.html'), page)
+  writeFileSync(join(dir, 'posts', 'hello.html'), '<p>hello post</p>')
+  writeFileSync(join(dir, 'posts', 'folder', 'index.html'), '<p>folder index</p>')
+  writeFileSync(join(dir, 'css', 'site.css'), 'body { color: #333 }\n'.repeat(100))
+  writeFileSync(join(dir, 'css', 'app.3f2a9c1b.css'), 'p { margin: 0 }\n')
+  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(2 * 1024 * 1024, 7))
+}
+
+async function setup (t: Test) {
+  const root = tempDir(t)
+  makeSite(root)
+  const { port, ca } = await startApp(t, root, { fileCacheRevalidateMs: 100 })
+  const agent = new Agent({ connect: { ca } })
+  t.teardown(() => agent.close())
+  const get = async (path: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') => {
+    const res = await request(`https://127.0.0.1:${port}${path}`, { dispatcher: agent, headers, method })
+    return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) }
+  }
+  return { root, get }
+}
+
+t.test('strong ETag, Last-Modified, and 304 on If-None-Match or If-Modified-Since', async (t) => {
+  const { get } = await setup(t)
+  const first = await get('/index.html')
+  const etag = String(first.headers.etag)
+  t.match(etag, /^"[^"]+"$/, 'a strong ETag')
+  t.ok(first.headers['last-modified'])
+  t.equal((await get('/index.html', { 'if-none-match': etag })).status, 304)
+  t.equal((await get('/index.html', { 'if-none-match': `"other", W/${etag}` })).status, 304, 'weak comparison, list')
+  t.equal((await get('/index.html', { 'if-none-match': '"other"' })).status, 200)
+  t.equal((await get('/index.html', { 'if-modified-since': String(first.headers['last-modified']) })).status, 304)
+  t.equal((await get('/index.html', { 'if-modified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' })).status, 200)
+  const big = await get('/big.bin')
+  t.match(String(big.headers.etag), /^"[^"]+"$/, 'large files too')
+  t.equal((await get('/big.bin', { 'if-none-match': String(big.headers.etag) })).status, 304)
+})
+
+t.test('Cache-Control: short for HTML, longer for assets, a year and immutable for fingerprinted names', async (t) => {
+  const { get } = await setup(t)
+  t.equal((await get('/index.html')).headers['cache-control'], cacheControl.document)
+  t.equal((await get('/css/site.css')).headers['cache-control'], cacheControl.asset)
+  t.equal((await get('/css/app.3f2a9c1b.css')).headers['cache-control'], cacheControl.fingerprinted)
+  t.equal((await get('/big.bin')).headers['cache-control'], cacheControl.asset)
+})
+
+t.test('precompressed brotli and gzip, chosen by Accept-Encoding, with Vary', async (t) => {
+  const { get } = await setup(t)
+  // Variants are made once, off the request path: ask until they are there.
+  let br = await get('/index.html', { 'accept-encoding': 'br, gzip' })
+  for (let i = 0; i < 200 && br.headers['content-encoding'] !== 'br'; i++) br = await get('/index.html', { 'accept-encoding': 'br, gzip' })
+  t.equal(br.headers['content-encoding'], 'br')
+  t.equal(br.headers.vary, 'Accept-Encoding')
+  t.equal(brotliDecompressSync(br.body).toString(), page)
+  t.ok(br.body.length < page.length / 5, 'much smaller')
+  const gz = await get('/index.html', { 'accept-encoding': 'gzip, br;q=0' })
+  t.equal(gz.headers['content-encoding'], 'gzip')
+  t.equal(gunzipSync(gz.body).toString(), page)
+  const plain = await get('/index.html', { 'accept-encoding': 'identity' })
+  t.equal(plain.headers['content-encoding'], undefined)
+  t.equal(plain.body.toString(), page)
+  t.equal(plain.headers.vary, 'Accept-Encoding')
+})
+
+t.test('Range requests get 206 and HEAD gets headers only', async (t) => {
+  const { root, get } = await setup(t)
+  const part = await get('/index.html', { range: 'bytes=0-99' })
+  t.equal(part.status, 206)
+  t.equal(part.headers['content-range'], `bytes 0-99/${page.length}`)
+  t.equal(part.body.toString(), page.slice(0, 100))
+  const bigPart = await get('/big.bin', { range: 'bytes=1048576-1048675' })
+  t.equal(bigPart.status, 206)
+  t.ok(bigPart.body.equals(readFileSync(join(root, 'big.bin')).subarray(1048576, 1048676)))
+  const head = await get('/index.html', {}, 'HEAD')
+  t.equal(head.status, 200)
+  t.equal(head.body.length, 0)
+  t.equal(Number(head.headers['content-length']), page.length)
+})
+
+t.test('clean URLs, one redirect for a directory, never a loop', async (t) => {
+  const { get } = await setup(t)
+  const clean = await get('/posts/hello')
+  t.equal(clean.status, 200)
+  t.equal(clean.body.toString(), '<p>hello post</p>', '/posts/hello serves posts/hello.html')
+  const dir = await get('/posts/folder?x=1')
+  t.equal(dir.status, 301)
+  t.equal(dir.headers.location, '/posts/folder/?x=1', 'a directory gets its slash, query kept')
+  const index = await get('/posts/folder/')
+  t.equal(index.body.toString(), '<p>folder index</p>')
+  t.equal((await get('/posts/')).status, 404, 'a directory without index.html: 404, not a redirect')
+  t.equal((await get('/posts/hello/')).status, 404)
+})
+
+t.test('a changed file on disk is seen', async (t) => {
+  const { root, get } = await setup(t)
+  const before = await get('/posts/hello.html')
+  writeFileSync(join(root, 'posts', 'hello.html'), '<p>hello post, edited</p>')
+  let after = await get('/posts/hello.html')
+  // Cached answers are re-checked after 100 ms here (1 s by default).
+  for (let i = 0; i < 500 && after.body.toString() !== '<p>hello post, edited</p>'; i++) after = await get('/posts/hello.html')
+  t.equal(after.body.toString(), '<p>hello post, edited</p>')
+  t.not(after.headers.etag, before.headers.etag, 'a new ETag')
+  writeFileSync(join(root, 'posts', 'new.html'), 'new')
+  let created = await get('/posts/new')
+  for (let i = 0; i < 500 && created.status !== 200; i++) created = await get('/posts/new')
+  t.equal(created.status, 200, 'a new file appears')
+})
+
+t.test('the cache stays within its byte budget', async (t) => {
+  const root = tempDir(t)
+  for (let i = 0; i < 50; i++) writeFileSync(join(root, `f${i}.txt`), 'x'.repeat(10_000))
+  const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 1024 * 1024, revalidateMs: 1000 })
+  for (let i = 0; i < 50; i++) t.equal((await cache.resolve(`/f${i}.txt`)).kind, 'file')
+  t.ok(cache.bytes <= 100_000, `${cache.bytes} bytes held`)
+})
