@@ -82,8 +82,8 @@ async function main (): Promise<void> {
     primary.reloadCertificate()
   })
 
-  const { port, url, adminUrl } = await primary.start()
-  log.info({ url, port, workers: config.workers, ...(adminUrl === undefined ? {} : { adminUrl }) }, 'ready')
+  const { port, url, ...extra } = await primary.start()
+  log.info({ url, port, workers: config.workers, ...extra }, 'ready')
   // pm2's wait_ready listens for this on the IPC channel it opened.
   process.send?.('ready')
 }

@@ -26,6 +26,8 @@ export interface Config {
   readonly hstsMaxAgeMs: number | undefined
   readonly contentSecurityPolicy: string | false
   readonly fileCacheBytes: number
+  /** `undefined`: no HTTP → HTTPS redirect listener. */
+  readonly redirectPort: number | undefined
 }
 
 /** Session resumption across workers; see the README's Sessions section. */
@@ -140,6 +142,7 @@ function validate (values: RawValues, label: Label, cwd: string): Config {
     http2: !switchValue(label('noHttp2'), values.noHttp2),
     hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge'), 0),
     contentSecurityPolicy: contentSecurityPolicy(label('csp'), text('csp')),
+    redirectPort: text('redirectPort') === undefined ? undefined : integer('redirectPort', label('redirectPort'), text('redirectPort'), 0),
     fileCacheBytes: integer('fileCacheSize', label('fileCacheSize'), text('fileCacheSize'), 64) * 1024 * 1024,
     host,
     adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort, 0),

@@ -24,10 +24,10 @@ export const errorMessages = {
   SERAPH_ERR_CERT_NOT_YET_VALID: '%s %s is not valid before %s',
   SERAPH_ERR_TICKET_KEY_INVALID: '--ticket-key-file %s: holds %d bytes, expected %d (make one with: openssl rand 48 > ticket.key)',
   SERAPH_ERR_DEV_CERT_FAILED: 'cannot create the development certificate in %s: %s',
-  SERAPH_ERR_PORT_IN_USE: '--port %d: address %s is already in use',
-  SERAPH_ERR_PORT_PERMISSION: '--port %d: no permission to listen on %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
+  SERAPH_ERR_PORT_IN_USE: '%s %d: address %s is already in use',
+  SERAPH_ERR_PORT_PERMISSION: '%s %d: no permission to listen on %s (ports below 1024 need root or CAP_NET_BIND_SERVICE)',
   SERAPH_ERR_HOST_UNAVAILABLE: '--host %s: this address is not available on this machine',
-  SERAPH_ERR_LISTEN_FAILED: '--port %d: cannot listen on %s (%s)',
+  SERAPH_ERR_LISTEN_FAILED: '%s %d: cannot listen on %s (%s)',
   SERAPH_ERR_ADMIN_LISTEN_FAILED: '--admin-port %d: cannot listen on 127.0.0.1 (%s)',
   SERAPH_ERR_WORKER_START: 'worker %d could not start: %s',
   SERAPH_ERR_CRASH_LOOP: 'workers keep dying at start-up: %d failed in a row, the last %s'

@@ -28,7 +28,7 @@ export interface BoundSocket {
  * so the socket stays bound (and, once a worker listened, keeps queuing
  * connections in its backlog) while workers come and go.
  */
-export async function bindListeningSocket (host: string | undefined, port: number): Promise<BoundSocket> {
+export async function bindListeningSocket (host: string | undefined, port: number, flag = '--port'): Promise<BoundSocket> {
   let address: string | null = null
   let addressType = -1
   if (host !== undefined) {
@@ -46,26 +46,26 @@ export async function bindListeningSocket (host: string | undefined, port: numbe
   }
   // With no address Node binds '::' (dual stack) and falls back to 0.0.0.0.
   const result = createServerHandle(address, port, addressType)
-  if (typeof result === 'number') throw listenError(getSystemErrorName(result), host, port)
+  if (typeof result === 'number') throw listenError(getSystemErrorName(result), host, port, flag)
   const out: { address?: string, port?: number } = {}
   const err = result.getsockname(out)
   if (err !== 0) {
     result.close()
-    throw listenError(getSystemErrorName(err), host, port)
+    throw listenError(getSystemErrorName(err), host, port, flag)
   }
   return { handle: result, address: out.address ?? address ?? '::', port: out.port ?? port }
 }
 
 /** The operator-facing error for a failed bind(2) or listen(2). */
-export function listenError (errno: string, host: string | undefined, port: number): SeraphError {
+export function listenError (errno: string, host: string | undefined, port: number, flag = '--port'): SeraphError {
   const where = `${host ?? '*'}:${port}`
   switch (errno) {
-    case 'EADDRINUSE': return new SeraphError('SERAPH_ERR_PORT_IN_USE', port, where)
+    case 'EADDRINUSE': return new SeraphError('SERAPH_ERR_PORT_IN_USE', flag, port, where)
     case 'EACCES':
-    case 'EPERM': return new SeraphError('SERAPH_ERR_PORT_PERMISSION', port, where)
+    case 'EPERM': return new SeraphError('SERAPH_ERR_PORT_PERMISSION', flag, port, where)
     case 'EADDRNOTAVAIL':
     case 'EAFNOSUPPORT': return new SeraphError('SERAPH_ERR_HOST_UNAVAILABLE', host ?? '*')
-    default: return new SeraphError('SERAPH_ERR_LISTEN_FAILED', port, where, errno)
+    default: return new SeraphError('SERAPH_ERR_LISTEN_FAILED', flag, port, where, errno)
   }
 }
 

@@ -24,6 +24,8 @@ export interface WorkerSettings {
   readonly http2: boolean
   readonly securityHeaders: SecurityHeaders
   readonly fileCacheBytes: number
+  /** A 'redirect-handle' message follows, with the --redirect-port socket. */
+  readonly redirect: boolean
 }
 
 /** A worker's counters and state, as the admin listener reports them. */
@@ -38,6 +40,8 @@ export type DrainMode = 'shutdown' | 'reload'
 
 export type PrimaryMessage =
   | { readonly act: 'start', readonly settings: WorkerSettings }
+  /** Comes with the plain-HTTP socket of --redirect-port; redirects go to `httpsPort`. */
+  | { readonly act: 'redirect-handle', readonly httpsPort: number }
   | { readonly act: 'shutdown', readonly force: boolean, readonly mode: DrainMode }
   | { readonly act: 'report', readonly requestId: number }
   /** Re-read the certificate files and apply them to new handshakes. */

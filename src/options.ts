@@ -95,6 +95,16 @@ export const optionSpecs = {
     defaultText: '10s',
     description: 'how long in-flight requests may finish on shutdown or reload before their connections are closed'
   },
+  redirectPort: {
+    flag: '--redirect-port',
+    env: 'SERAPH_REDIRECT_PORT',
+    kind: 'integer',
+    placeholder: 'N',
+    min: 0,
+    max: 65535,
+    defaultText: 'off',
+    description: 'plain-HTTP port (e.g. 80) whose every request is redirected to HTTPS; 0 picks a free port'
+  },
   noHttp2: {
     flag: '--no-http2',
     env: 'SERAPH_NO_HTTP2',

@@ -49,6 +49,7 @@ export class Primary {
   #config: Config
   #generation = 1
   #socket: BoundSocket | undefined
+  #redirectSocket: BoundSocket | undefined
   #admin: Server | undefined
   #ready = false
   #stopping = false
@@ -68,9 +69,10 @@ export class Primary {
   }
 
   /** Binds the port, starts the workers and resolves once every one of them listens. */
-  async start (): Promise<{ port: number, url: string, adminUrl?: string }> {
+  async start (): Promise<{ port: number, url: string, adminUrl?: string, redirectPort?: number }> {
     const config = this.#config
     this.#socket = await bindListeningSocket(config.host, config.port)
+    if (config.redirectPort !== undefined) this.#redirectSocket = await bindListeningSocket(config.host, config.redirectPort, '--redirect-port')
     let adminUrl: string | undefined
     if (config.adminPort !== undefined) {
       const admin = await startAdminServer(config.adminPort, this.#status)
@@ -87,7 +89,12 @@ export class Primary {
     })
     await ready
     const port = this.#socket.port
-    return { port, url: publicUrl(config.host, port), ...(adminUrl === undefined ? {} : { adminUrl }) }
+    return {
+      port,
+      url: publicUrl(config.host, port),
+      ...(adminUrl === undefined ? {} : { adminUrl }),
+      ...(this.#redirectSocket === undefined ? {} : { redirectPort: this.#redirectSocket.port })
+    }
   }
 
   /** Drains every worker; `force` closes their connections at once. */
@@ -224,10 +231,14 @@ export class Primary {
         hstsMaxAgeSeconds: Math.round((config.hstsMaxAgeMs ?? (config.cert === undefined ? 0 : 365 * 86_400_000)) / 1000),
         contentSecurityPolicy: config.contentSecurityPolicy
       },
-      fileCacheBytes: config.fileCacheBytes
+      fileCacheBytes: config.fileCacheBytes,
+      redirect: this.#redirectSocket !== undefined
     }
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)
+    if (this.#redirectSocket !== undefined) {
+      worker.send({ act: 'redirect-handle', httpsPort: this.#socket?.port ?? config.port }, this.#redirectSocket.handle as never)
+    }
   }
 
   /** Resolves true once the worker listens, false if it exits first. */
@@ -324,6 +335,7 @@ export class Primary {
     if (!this.#stopping || this.#workers.size > 0) return
     this.#socket?.handle.close()
     this.#socket = undefined
+    this.#redirectSocket?.handle.close()
     this.#admin?.close()
     this.#admin?.closeAllConnections()
     this.#options.onExit(this.#exitCode, this.#fatalError)

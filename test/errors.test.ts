@@ -10,7 +10,7 @@ t.test('every error code is documented in the README', async (t) => {
 })
 
 t.test('an error renders as one line with its code', async (t) => {
-  const error = new SeraphError('SERAPH_ERR_PORT_IN_USE', 8443, '*:8443')
+  const error = new SeraphError('SERAPH_ERR_PORT_IN_USE', '--port', 8443, '*:8443')
   t.equal(error.toLine(), 'seraph: --port 8443: address *:8443 is already in use [SERAPH_ERR_PORT_IN_USE]')
   t.notMatch(error.toLine(), /\n/)
 })

@@ -5,6 +5,7 @@
  * exits it (the IPC channel's 'disconnect').
  */
 import { readFileSync } from 'node:fs'
+import type { Server as HttpServer } from 'node:http'
 import type { ServerHttp2Session } from 'node:http2'
 import type { Socket } from 'node:net'
 import { Server as NetServer } from 'node:net'
@@ -15,6 +16,7 @@ import { isSeraphError } from '../src/errors.js'
 import { createLogger, type Logger } from '../src/logger.js'
 import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
 import { PendingReplies } from '../src/pending-replies.js'
+import { createRedirectServer } from '../src/redirect-server.js'
 import { secureContextOptions, type TlsMaterial } from '../src/tls-options.js'
 import { WorkerMetrics } from '../src/worker-metrics.js'
 
@@ -31,6 +33,9 @@ let metrics: WorkerMetrics | undefined
 let accounting: ConnectionAccounting | undefined
 const sessionLookups = new PendingReplies<string | null>(sessionLookupTimeoutMs)
 const http2Sessions = new Set<ServerHttp2Session>()
+let redirectServer: HttpServer | undefined
+let receiveRedirectHandle: (message: { httpsPort: number, handle: unknown }) => void = () => {}
+const redirectHandle = new Promise<{ httpsPort: number, handle: unknown }>((resolve) => { receiveRedirectHandle = resolve })
 
 function send (message: WorkerMessage, callback?: () => void): void {
   if (process.send === undefined || !process.connected) callback?.()
@@ -83,17 +88,27 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
     })
     session.once('close', () => http2Sessions.delete(session))
   })
-  await new Promise<void>((resolve, reject) => {
+  await listenOn(server as unknown as HttpServer, handle)
+  if (settings.redirect) {
+    const { httpsPort, handle: plainHandle } = await redirectHandle
+    const plain = createRedirectServer(httpsPort, settings.limits, logger)
+    await listenOn(plain, plainHandle)
+    redirectServer = plain
+  }
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  logger.debug({ port }, 'listening')
+  send({ act: 'listening', port })
+}
+
+function listenOn (server: HttpServer, handle: unknown): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(handle, () => {
       server.off('error', reject)
       resolve()
     })
   })
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  logger.debug({ port }, 'listening')
-  send({ act: 'listening', port })
 }
 
 // TLS 1.2 clients without tickets resume by session ID; the primary holds
@@ -141,6 +156,8 @@ function shutdown (force: boolean, mode: DrainMode): void {
       process.exit(1)
     })
   }
+  redirectServer?.close()
+  redirectServer?.closeIdleConnections()
   // HTTP/2: GOAWAY lets open streams finish and tells the client to send
   // new ones on a new connection (to a worker that is not draining).
   for (const session of http2Sessions) session.close()
@@ -176,6 +193,7 @@ const handlers: DispatchTable<PrimaryMessage, unknown> = {
       send({ act: 'start-failed', code: isSeraphError(err) ? err.code : error.code, message: error.message }, () => process.exit(1))
     })
   },
+  'redirect-handle': (message, handle) => receiveRedirectHandle({ httpsPort: message.httpsPort, handle }),
   shutdown: (message) => shutdown(message.force, message.mode),
   report: (message) => {
     if (metrics === undefined) return

@@ -1,0 +1,41 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { ConnectionLimits } from './config.js'
+import type { Logger } from './logger.js'
+
+// A host name or IPv4 address, or a bracketed IPv6 address, with an optional
+// port: anything else (a path, credentials, spaces) could redirect elsewhere.
+const validHost = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i
+
+/**
+ * The plain-HTTP listener of `--redirect-port`: every request gets a 301
+ * (GET, HEAD) or 308 (other methods, which keeps the method and body) to the
+ * same host, path and query over HTTPS. The Host header is validated, so the
+ * answer can only point at the host the client asked for.
+ */
+export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger): Server {
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
+  }, (request, response) => redirect(request, response, httpsPort, logger))
+  server.maxConnections = limits.maxConnections
+  server.on('clientError', (_err, socket) => socket.destroy())
+  return server
+}
+
+function redirect (request: IncomingMessage, response: ServerResponse, httpsPort: number, logger: Logger): void {
+  const host = request.headers.host ?? ''
+  const url = request.url ?? ''
+  let status: number
+  if (!validHost.test(host) || !url.startsWith('/') || url.startsWith('//')) {
+    status = 400
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Bad Request: a valid Host header is required\n')
+  } else {
+    const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0] as string
+    const location = `https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}${url}`
+    status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308
+    response.writeHead(status, { location, 'content-type': 'text/plain; charset=utf-8', 'content-length': '0' }).end()
+  }
+  logger.info({ method: request.method, scheme: 'http', url: url.slice(0, 1024), status, bytes: 0 }, 'request')
+}
