@@ -1,6 +1,10 @@
 import { connect } from 'node:tls'
 import t from 'tap'
-import { Agent } from 'undici'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { brotliDecompressSync } from 'node:zlib'
+import { Agent, request } from 'undici'
+import { bundledPublicDir } from '../src/package-info.js'
 import { devCa, get } from './helpers/https-client.js'
 import { startLoad } from './helpers/load.js'
 import { startSeraph } from './helpers/seraph-process.js'
@@ -28,6 +32,26 @@ t.test('HTTP/2 over ALPN by default, HTTP/1.1 for clients without it', async (t)
   const h1Line = await seraph.waitForLine((l) => l.msg === 'request' && l.url === '/about/', 'the h1 access line')
   t.equal(h2Line.http, '2.0')
   t.equal(h1Line.http, '1.1')
+})
+
+t.test('over HTTP/2 too: brotli by Accept-Encoding, 304 by ETag, ranges, security headers', async (t) => {
+  const ca = await devCa()
+  const { port } = await startSeraph(t, ['--workers', '1'])
+  const h2 = new Agent({ connect: { ca }, allowH2: true })
+  t.teardown(() => h2.close())
+  const ask = async (path: string, headers: Record<string, string> = {}) => {
+    const res = await request(`https://127.0.0.1:${port}${path}`, { dispatcher: h2, headers })
+    return { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) }
+  }
+  let res = await ask('/index.html', { 'accept-encoding': 'br' })
+  for (let i = 0; i < 200 && res.headers['content-encoding'] !== 'br'; i++) res = await ask('/index.html', { 'accept-encoding': 'br' })
+  t.equal(res.headers['content-encoding'], 'br')
+  t.ok(brotliDecompressSync(res.body).equals(readFileSync(join(bundledPublicDir, 'index.html'))))
+  t.equal((await ask('/index.html', { 'if-none-match': String(res.headers.etag) })).status, 304)
+  const part = await ask('/images/wallpaper-2560.png', { range: 'bytes=10-19' })
+  t.equal(part.status, 206)
+  t.equal(part.body.length, 10)
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
 })
 
 t.test('--no-http2 serves HTTP/1.1 only', async (t) => {
