@@ -94,7 +94,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   })
 
   registerAccessLog(app, options.logger, options.onResponse)
-  await registerSecurityHeaders(app, options.securityHeaders ?? { hstsMaxAgeSeconds: 0, contentSecurityPolicy: defaultContentSecurityPolicy })
+  registerSecurityHeaders(app, options.securityHeaders ?? { hstsMaxAgeSeconds: 0, contentSecurityPolicy: defaultContentSecurityPolicy })
 
   app.addHook('onRequest', (request, reply, done) => {
     if (isSafeRequestPath(request.raw.url ?? '/')) return done()

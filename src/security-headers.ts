@@ -1,6 +1,6 @@
-import helmet from '@fastify/helmet'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-
+import helmet, { type HelmetOptions } from 'helmet'
 import { defaultContentSecurityPolicy } from './options.js'
 
 export { defaultContentSecurityPolicy }
@@ -13,13 +13,24 @@ export interface SecurityHeaders {
 }
 
 /**
- * The usual headers of a static site, through @fastify/helmet: HSTS,
+ * The usual headers of a static site, as helmet makes them: HSTS,
  * `X-Content-Type-Options: nosniff`, `Referrer-Policy`, `X-Frame-Options:
- * DENY` with CSP `frame-ancestors 'none'`, and a CSP the sample blog satisfies.
+ * DENY` with CSP `frame-ancestors 'none'`, and a CSP the sample blog
+ * satisfies. They are the same for every response, so helmet runs once at
+ * start-up and each response gets the finished set (one hook, no per-request
+ * work in helmet's dozen middlewares).
  */
-export async function registerSecurityHeaders (app: FastifyInstance, headers: SecurityHeaders): Promise<void> {
-  await app.register(helmet, {
-    global: true,
+export function registerSecurityHeaders (app: FastifyInstance, headers: SecurityHeaders): void {
+  const values = securityHeaderValues(headers)
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(values)
+    done()
+  })
+}
+
+/** Runs helmet against a recording response and returns the headers it set. */
+export function securityHeaderValues (headers: SecurityHeaders): Record<string, string> {
+  const options: HelmetOptions = {
     contentSecurityPolicy: headers.contentSecurityPolicy === false
       ? false
       : { useDefaults: false, directives: parseContentSecurityPolicy(headers.contentSecurityPolicy) },
@@ -27,7 +38,20 @@ export async function registerSecurityHeaders (app: FastifyInstance, headers: Se
     referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
     frameguard: { action: 'deny' },
     crossOriginEmbedderPolicy: false
+  }
+  const collected: Record<string, string> = {}
+  const recorder = {
+    setHeader: (name: string, value: unknown) => { collected[name.toLowerCase()] = String(value) },
+    removeHeader: (name: string) => { Reflect.deleteProperty(collected, name.toLowerCase()) }
+  }
+  let done = false
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
+    if (err !== undefined && err !== null) throw err
+    done = true
   })
+  // helmet's middlewares are synchronous; a future async one would show here.
+  if (!done) throw new Error('helmet did not finish synchronously')
+  return collected
 }
 
 /** `"default-src 'self'; img-src 'self' data:"` → `{ 'default-src': ["'self'"], 'img-src': ["'self'", 'data:'] }`. */

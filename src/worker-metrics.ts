@@ -12,6 +12,8 @@ export class WorkerMetrics implements ConnectionObserver {
   readonly #open: Gauge
   readonly #rejected: Counter
   readonly #requests: Counter<'status'>
+  // One bound child per status code: no label hashing per response.
+  readonly #byStatus = new Map<number, { inc: () => void }>()
 
   constructor (workerId: number) {
     this.registry.setDefaultLabels({ worker: String(workerId) })
@@ -43,7 +45,12 @@ export class WorkerMetrics implements ConnectionObserver {
   }
 
   response (status: number): void {
-    this.#requests.inc({ status: String(status) })
+    let counter = this.#byStatus.get(status)
+    if (counter === undefined) {
+      counter = this.#requests.labels(String(status))
+      this.#byStatus.set(status, counter)
+    }
+    counter.inc()
   }
 
   /** The metrics as JSON, plus the same values labelled `worker="all"` so the aggregate carries totals. */

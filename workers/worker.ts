@@ -13,7 +13,7 @@ import { X509Certificate } from 'node:crypto'
 import { buildApp, type App } from '../src/app.js'
 import { ConnectionAccounting } from '../src/connection-accounting.js'
 import { isSeraphError } from '../src/errors.js'
-import { createLogger, type Logger } from '../src/logger.js'
+import { createLogOutput, type Logger } from '../src/logger.js'
 import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
 import { PendingReplies } from '../src/pending-replies.js'
 import { createRedirectServer } from '../src/redirect-server.js'
@@ -24,6 +24,7 @@ import { WorkerMetrics } from '../src/worker-metrics.js'
 const sessionLookupTimeoutMs = 200
 
 let logger: Logger | undefined
+let flushLogs = (): Promise<void> => Promise.resolve()
 let app: App | undefined
 let settings: WorkerSettings | undefined
 let tls: TlsMaterial | undefined
@@ -53,7 +54,9 @@ function readTlsMaterial (from: WorkerSettings, ticketKeys: Buffer): TlsMaterial
 
 async function start (startSettings: WorkerSettings, handle: unknown): Promise<void> {
   settings = startSettings
-  logger = createLogger({ role: 'worker', level: settings.logLevel, workerId: settings.workerId })
+  const output = createLogOutput({ role: 'worker', level: settings.logLevel, workerId: settings.workerId, buffered: true })
+  logger = output.logger
+  flushLogs = output.flush
   // Each worker reads the files and builds its TLS context itself: no TLS
   // state crosses a process boundary, only the shared ticket keys.
   tls = readTlsMaterial(settings, Buffer.from(settings.ticketKeys, 'base64'))
@@ -150,10 +153,10 @@ function shutdown (force: boolean, mode: DrainMode): void {
     current.close().then(() => {
       clearTimeout(timer)
       logger?.info('drained')
-      process.exit(0)
+      return flushLogs().then(() => process.exit(0))
     }, (err: unknown) => {
       logger?.error({ err }, 'close failed')
-      process.exit(1)
+      return flushLogs().then(() => process.exit(1))
     })
   }
   redirectServer?.close()
@@ -190,7 +193,9 @@ const handlers: DispatchTable<PrimaryMessage, unknown> = {
   start: (message, handle) => {
     start(message.settings, handle).catch((err: unknown) => {
       const error = err as NodeJS.ErrnoException
-      send({ act: 'start-failed', code: isSeraphError(err) ? err.code : error.code, message: error.message }, () => process.exit(1))
+      send({ act: 'start-failed', code: isSeraphError(err) ? err.code : error.code, message: error.message }, () => {
+        flushLogs().then(() => process.exit(1), () => process.exit(1))
+      })
     })
   },
   'redirect-handle': (message, handle) => receiveRedirectHandle({ httpsPort: message.httpsPort, handle }),
