@@ -11,6 +11,7 @@ import type { Logger } from './logger.js'
 import { isSafeRequestPath } from './request-guard.js'
 import { defaultContentSecurityPolicy, registerSecurityHeaders, type SecurityHeaders } from './security-headers.js'
 import { registerStaticFiles } from './static-files.js'
+import { withFastPath } from './fast-path.js'
 import { secureContextOptions, type TlsMaterial } from './tls-options.js'
 
 export interface AppOptions {
@@ -94,7 +95,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   })
 
   registerAccessLog(app, options.logger, options.onResponse)
-  registerSecurityHeaders(app, options.securityHeaders ?? { hstsMaxAgeSeconds: 0, contentSecurityPolicy: defaultContentSecurityPolicy })
+  const commonHeaders = registerSecurityHeaders(app, options.securityHeaders ?? { hstsMaxAgeSeconds: 0, contentSecurityPolicy: defaultContentSecurityPolicy })
 
   app.addHook('onRequest', (request, reply, done) => {
     if (isSafeRequestPath(request.raw.url ?? '/')) return done()
@@ -142,11 +143,23 @@ export async function buildApp (options: AppOptions): Promise<App> {
     })
   })
 
-  await registerStaticFiles(app, {
+  const cache = await registerStaticFiles(app, {
     root: options.root,
     cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
     ...(options.fileCacheRevalidateMs === undefined ? {} : { revalidateMs: options.fileCacheRevalidateMs })
   })
+
+  // Cached small files are answered before Fastify's request handler.
+  const server = app.server as unknown as { listeners (event: 'request'): Function[], removeListener (event: 'request', fn: Function): void, prependListener (event: 'request', fn: Function): void }
+  const fastifyHandler = server.listeners('request')[0] as Parameters<typeof withFastPath>[1]
+  server.removeListener('request', fastifyHandler)
+  server.prependListener('request', withFastPath({
+    cache,
+    logger: options.logger,
+    commonHeaders,
+    ...(options.isDraining === undefined ? {} : { isDraining: options.isDraining }),
+    ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
+  }, fastifyHandler))
 
   return app
 }

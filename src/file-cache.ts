@@ -94,6 +94,16 @@ export class FileCache {
     return entry.resolution
   }
 
+  /**
+   * The cached file for `urlPath` if it is in memory and was checked against
+   * the disk less than `revalidateMs` ago; no I/O, no promise: the fast path.
+   */
+  peekFresh (urlPath: string, now: number): CachedFile | undefined {
+    const entry = this.#entries.get(urlPath)
+    if (entry === undefined || entry.resolution.kind !== 'file' || now - entry.checkedAt >= this.#options.revalidateMs) return undefined
+    return entry.resolution.file
+  }
+
   get bytes (): number {
     return this.#entries.calculatedSize
   }

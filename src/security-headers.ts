@@ -20,12 +20,13 @@ export interface SecurityHeaders {
  * start-up and each response gets the finished set (one hook, no per-request
  * work in helmet's dozen middlewares).
  */
-export function registerSecurityHeaders (app: FastifyInstance, headers: SecurityHeaders): void {
+export function registerSecurityHeaders (app: FastifyInstance, headers: SecurityHeaders): Readonly<Record<string, string>> {
   const values = securityHeaderValues(headers)
   app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(values)
     done()
   })
+  return values
 }
 
 /** Runs helmet against a recording response and returns the headers it set. */

@@ -127,3 +127,28 @@ t.test('the cache stays within its byte budget', async (t) => {
   for (let i = 0; i < 50; i++) t.equal((await cache.resolve(`/f${i}.txt`)).kind, 'file')
   t.ok(cache.bytes <= 100_000, `${cache.bytes} bytes held`)
 })
+
+t.test('the fast path for cached files answers exactly like the full path', async (t) => {
+  const { get } = await setup(t)
+  await get('/index.html', { 'accept-encoding': 'br' })
+  // Wait for the compressed variant, so both paths have the same choices.
+  let fast = await get('/index.html', { 'accept-encoding': 'br' })
+  for (let i = 0; i < 200 && fast.headers['content-encoding'] !== 'br'; i++) fast = await get('/index.html', { 'accept-encoding': 'br' })
+  // A query string sends the same file through Fastify's router and hooks.
+  const full = await get('/index.html?via=fastify', { 'accept-encoding': 'br' })
+  const comparable = (headers: Record<string, unknown>) => {
+    const { date: _date, 'keep-alive': _keepAlive, connection: _connection, ...rest } = headers
+    return rest
+  }
+  t.same(comparable(fast.headers), comparable(full.headers), 'same headers')
+  t.ok(fast.body.equals(full.body), 'same body')
+  for (const headers of [{ 'if-none-match': String(fast.headers.etag) }, {}]) {
+    const a = await get('/css/site.css', headers)
+    const b = await get('/css/site.css?x', headers)
+    t.equal(a.status, b.status)
+    t.same(comparable(a.headers), comparable(b.headers), `same headers for ${JSON.stringify(headers)}`)
+  }
+  const headA = await get('/index.html', {}, 'HEAD')
+  const headB = await get('/index.html?x', {}, 'HEAD')
+  t.same(comparable(headA.headers), comparable(headB.headers), 'HEAD too')
+})
