@@ -18,6 +18,7 @@ import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type
 import { PendingReplies } from '../src/pending-replies.js'
 import { createRedirectServer } from '../src/redirect-server.js'
 import { secureContextOptions, type TlsMaterial } from '../src/tls-options.js'
+import { sessionProtocolVersion, tls13 } from '../src/tls-session-data.js'
 import { WorkerMetrics } from '../src/worker-metrics.js'
 
 /** A session lookup that takes longer than this resumes nothing: the client does a full handshake. */
@@ -118,7 +119,7 @@ function listenOn (server: HttpServer, handle: unknown): Promise<void> {
 // the cache so that any worker can resume a session another one made.
 function shareSessionsThroughPrimary (server: App['server']): void {
   server.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
-    send({ act: 'session-store', id: id.toString('base64'), data: data.toString('base64') })
+    if (sessionProtocolVersion(data) !== tls13) send({ act: 'session-store', id: id.toString('base64'), data: data.toString('base64') })
     done()
   })
   server.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
