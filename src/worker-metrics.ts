@@ -12,8 +12,9 @@ export class WorkerMetrics implements ConnectionObserver {
   readonly #open: Gauge
   readonly #rejected: Counter
   readonly #requests: Counter<'status'>
-  // One bound child per status code: no label hashing per response.
+  // Bound children per label set: no label hashing per response or close.
   readonly #byStatus = new Map<number, { inc: () => void }>()
+  readonly #byCause = new Map<string, { inc: () => void }>()
 
   constructor (workerId: number) {
     this.registry.setDefaultLabels({ worker: String(workerId) })
@@ -36,7 +37,13 @@ export class WorkerMetrics implements ConnectionObserver {
   }
 
   closed (record: CloseRecord): void {
-    this.#closed.inc({ cause: record.cause, reason: record.reason })
+    const key = `${record.cause}\n${record.reason}`
+    let counter = this.#byCause.get(key)
+    if (counter === undefined) {
+      counter = this.#closed.labels(record.cause, record.reason)
+      this.#byCause.set(key, counter)
+    }
+    counter.inc()
     this.#open.dec()
   }
 
