@@ -13,6 +13,7 @@ import { freePort, startProcess, stopProcess, waitUntil } from './processes.mjs'
 /**
  * @typedef {object} BenchContext
  * @property {string} repoRoot
+ * @property {string} seraphDir the snapshot of seraph's build (see snapshot.mjs)
  * @property {string} root the folder every contender serves (public/)
  * @property {string} certPath
  * @property {string} keyPath
@@ -53,7 +54,7 @@ function seraph (id, workers) {
   return {
     id,
     label: `seraph (${workers} worker${workers === 1 ? '' : 's'})`,
-    description: `node dist/src/cli.js --workers ${workers} --log-level warn`,
+    description: `node dist/src/cli.js --workers ${workers}, access log on (to a file), from a copy of dist/ taken at the start`,
     skipped: undefined,
     async start (ctx) {
       const port = await freePort()
@@ -62,17 +63,18 @@ function seraph (id, workers) {
       const proc = startProcess({
         name: this.label,
         command: process.execPath,
-        args: [join(ctx.repoRoot, 'dist/src/cli.js'),
+        args: [join(ctx.seraphDir, 'dist/src/cli.js'),
           '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers),
           '--root', ctx.root, '--cert', ctx.certPath, '--key', ctx.keyPath,
-          '--admin-port', String(adminPort), '--log-level', 'warn'],
-        cwd: ctx.repoRoot
+          '--admin-port', String(adminPort)],
+        cwd: ctx.seraphDir,
+        // The access log stays on, as in production; it goes to a file.
+        stdoutFile: join(ctx.seraphDir, `${id}.log`)
       })
       const metricsUrl = `http://127.0.0.1:${adminPort}/metrics`
       const stop = async () => { await stopProcess(proc, 'SIGTERM', 12_000) }
       try {
-        // At --log-level warn seraph does not print its (info) "ready" line:
-        // ask its metrics how many workers listen instead.
+        // Its stdout goes to a file: ask its metrics how many workers listen.
         await waitUntil(proc, async () => {
           if (proc.lines.some((line) => line.includes('"msg":"ready"'))) return true
           return metricValue(await httpGetText(metricsUrl), 'seraph_workers_listening') === workers ? true : undefined

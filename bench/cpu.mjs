@@ -22,6 +22,7 @@ export function clockTicksPerSecond () {
  * @property {number} pid
  * @property {number} ppid
  * @property {number} ticks utime + stime + cutime + cstime
+ * @property {number} ownTicks utime + stime
  */
 
 /**
@@ -41,7 +42,7 @@ function readStat (pid) {
   const field = (/** @type {number} */ n) => Number(rest[n - 3])
   // cutime/cstime hold the CPU of children that exited and were reaped, so a
   // worker that dies during a run does not take its CPU time with it.
-  return { pid: Number(pid), ppid: field(4), ticks: field(14) + field(15) + field(16) + field(17) }
+  return { pid: Number(pid), ppid: field(4), ticks: field(14) + field(15) + field(16) + field(17), ownTicks: field(14) + field(15) }
 }
 
 /**
@@ -72,11 +73,16 @@ export function processTree (rootPid) {
 }
 
 /**
- * CPU clock ticks used so far by the tree under `rootPid`.
+ * CPU clock ticks used so far by the tree under `rootPid` (`total`), and by
+ * `rootPid` itself (`main`: seraph's or node:cluster's primary, nginx's master).
  * @param {number} rootPid
  */
 export function treeCpuTicks (rootPid) {
-  return processTree(rootPid).reduce((sum, stat) => sum + stat.ticks, 0)
+  const tree = processTree(rootPid)
+  return {
+    total: tree.reduce((sum, stat) => sum + stat.ticks, 0),
+    main: tree.find((stat) => stat.pid === rootPid)?.ownTicks ?? 0
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * it forked without touching anything else on the machine.
  */
 import { spawn } from 'node:child_process'
+import { closeSync, openSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -24,16 +25,20 @@ const live = new Set()
 
 /**
  * Spawns a server as the leader of a new process group, collecting its output.
- * @param {{ name: string, command: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string }} spec
+ * `stdoutFile`: write stdout to that file instead (a server's access log, as
+ * in production), so the bench process does not read every line.
+ * @param {{ name: string, command: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string, stdoutFile?: string }} spec
  * @returns {Started}
  */
 export function startProcess (spec) {
+  const stdoutFd = spec.stdoutFile === undefined ? undefined : openSync(spec.stdoutFile, 'a')
   const child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
     env: spec.env ?? process.env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe']
   })
+  if (stdoutFd !== undefined) closeSync(stdoutFd)
   if (child.pid === undefined) throw new Error(`${spec.name}: could not start ${spec.command}`)
   const pid = child.pid
   live.add(pid)
@@ -57,11 +62,13 @@ export function startProcess (spec) {
     started.exitCode = -1
   })
   started.exited.then(() => { live.delete(pid) }, () => {})
-  createInterface({ input: child.stdout }).on('line', (line) => { started.lines.push(line) })
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    started.stderr.push(line)
-    if (started.stderr.length > 20) started.stderr.shift()
-  })
+  if (child.stdout !== null) createInterface({ input: child.stdout }).on('line', (line) => { started.lines.push(line) })
+  if (child.stderr !== null) {
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      started.stderr.push(line)
+      if (started.stderr.length > 20) started.stderr.shift()
+    })
+  }
   return started
 }
 

@@ -17,10 +17,12 @@ import { formatTable } from './table.mjs'
  * @property {number} rep 1-based
  * @property {import('./load.mjs').LoadResult} load
  * @property {number} cpuSeconds CPU of the server's process tree during the run
+ * @property {number} mainCpuShare the part of it used by the process we started (primary, master)
  * @property {number} cpuUsPerRequest
  * @property {number} serverCores cpuSeconds / run duration
  * @property {number} clientCores CPU of this process (the load generator) / run duration
  * @property {number} otherCores CPU of every other process on the machine / run duration
+ * @property {number} attempts how often it was measured (see disturbedCores in run.mjs)
  * @property {{ main: number, workers: number[] }} rssMiB after the run
  * @property {{ connections: number, responses: number } | undefined} serverCounts seraph's own counts during the run
  *
@@ -35,6 +37,7 @@ import { formatTable } from './table.mjs'
  * @property {number} p50Ms
  * @property {number} p99Ms
  * @property {number} cpuUsPerRequest
+ * @property {number} mainCpuShare
  * @property {number} serverCores
  * @property {number} clientCores
  * @property {number} otherCores
@@ -90,6 +93,7 @@ export function summarize (runs, scenarios, contenders, referenceId) {
         p50Ms: pick((r) => r.load.p50Ms),
         p99Ms: pick((r) => r.load.p99Ms),
         cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
+        mainCpuShare: pick((r) => r.mainCpuShare),
         serverCores: pick((r) => r.serverCores),
         clientCores: pick((r) => r.clientCores),
         otherCores: pick((r) => r.otherCores),
@@ -129,7 +133,7 @@ function scenarioCells (row) {
     row.ratioToSeraph === undefined ? '–' : `${row.ratioToSeraph.toFixed(2)}×`,
     fixed1(row.mbPerSec),
     `${ms(row.p50Ms)}/${ms(row.p99Ms)}`,
-    int.format(row.cpuUsPerRequest),
+    `${int.format(row.cpuUsPerRequest)} (main ${Math.round(row.mainCpuShare * 100)}%)`,
     `${row.serverCores.toFixed(2)} + ${row.clientCores.toFixed(2)} + ${row.otherCores.toFixed(2)}`,
     `${row.errors}/${row.non2xx}`,
     `${Math.round(row.rssMiB.main)} | ${row.rssMiB.workers.map((w) => Math.round(w)).join(' ')}`,

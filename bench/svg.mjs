@@ -19,7 +19,7 @@ const fallbackColors = ['#805ad5', '#d53f8c', '#718096']
 
 const width = 960
 const labelWidth = 250
-const barMax = 420
+const barMax = 360
 const barHeight = 22
 const barGap = 8
 const panelTitle = 44
@@ -54,7 +54,7 @@ export function renderChart (chart) {
       colorOf.set(row.contender, color)
       const length = Math.max(1, Math.round((row.reqPerSec / max) * barMax))
       const ratio = row.ratioToSeraph === undefined ? '' : ` · ${row.ratioToSeraph.toFixed(2)}×`
-      const value = `${int.format(row.reqPerSec)} req/s · ${row.mbPerSec.toFixed(1)} MB/s${ratio}`
+      const value = `${int.format(row.reqPerSec)} req/s · ${row.mbPerSec.toFixed(1)} MB/s${ratio} · ${int.format(row.cpuUsPerRequest)} µs CPU/req`
       parts.push(
         `<text x="${labelWidth - 10}" y="${y + barHeight / 2 + 5}" class="label" text-anchor="end">${escape(row.label)}</text>`,
         `<rect x="${labelWidth}" y="${y}" width="${length}" height="${barHeight}" rx="3" fill="${color}"/>`,
@@ -64,7 +64,7 @@ export function renderChart (chart) {
     }
     y += panelGap
   }
-  parts.push(`<text x="20" y="${y + 4}" class="value">Bars: median req/s of each contender; every panel has its own scale. Ratios are to seraph with one worker per core.</text>`)
+  parts.push(`<text x="20" y="${y + 4}" class="value">Bars: median req/s; every panel has its own scale. Ratios are to seraph with one worker per core. µs CPU/req: the server's own CPU time per response.</text>`)
   y += 14
   const height = y + 10
   return `<?xml version="1.0" encoding="UTF-8"?>
