@@ -20,6 +20,8 @@ export interface WorkerSettings {
   readonly ticketKeys: string
   /** Share TLS 1.2 session-ID sessions through the primary's cache. */
   readonly sessionCache: boolean
+  /** Bound of the worker's set of known session IDs (the primary's cache size). */
+  readonly sessionCacheSize: number
   readonly sessionTimeoutMs: number
   readonly http2: boolean
   readonly securityHeaders: SecurityHeaders
@@ -47,6 +49,8 @@ export type PrimaryMessage =
   /** Re-read the certificate files and apply them to new handshakes. */
   | { readonly act: 'reload-certificate' }
   | { readonly act: 'ticket-keys', readonly keys: string }
+  /** Session IDs the primary's cache holds (all at start, then each new one). */
+  | { readonly act: 'session-ids', readonly ids: readonly string[] }
   /** The answer to 'session-get': base64 session data, or null. */
   | { readonly act: 'session', readonly requestId: number, readonly data: string | null }
 

@@ -200,7 +200,13 @@ export class Primary {
         if (message.error === null) this.#log.info({ worker: worker.id, fingerprint256: message.fingerprint256 }, 'worker applied the new certificate')
         else this.#log.error({ worker: worker.id, error: message.error }, 'worker kept its certificate')
       },
-      'session-store': (message) => this.#shared.storeSession(message.id, message.data),
+      'session-store': (message) => {
+        this.#shared.storeSession(message.id, message.data)
+        // Workers look up only IDs they know exist: see worker.ts.
+        for (const { worker: other } of this.#workers.values()) {
+          if (other.isConnected()) other.send({ act: 'session-ids', ids: [message.id] })
+        }
+      },
       'session-get': (message) => {
         if (worker.isConnected()) worker.send({ act: 'session', requestId: message.requestId, data: this.#shared.fetchSession(message.id) })
       }
@@ -224,6 +230,7 @@ export class Primary {
       limits: config.limits,
       ticketKeys: this.#shared.ticketKeys,
       sessionCache: this.#shared.sessionCacheEnabled,
+      sessionCacheSize: this.#shared.sessionCacheSize,
       sessionTimeoutMs: config.tls.sessionTimeoutMs,
       http2: config.http2,
       securityHeaders: {
@@ -236,6 +243,8 @@ export class Primary {
     }
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)
+    const ids = this.#shared.sessionIds()
+    if (ids.length > 0) worker.send({ act: 'session-ids', ids })
     if (this.#redirectSocket !== undefined) {
       worker.send({ act: 'redirect-handle', httpsPort: this.#socket?.port ?? config.port }, this.#redirectSocket.handle as never)
     }

@@ -22,6 +22,11 @@ export class SessionCache {
     this.#cache.set(id, data)
   }
 
+  /** Every cached session ID, most recently used first. */
+  ids (): string[] {
+    return [...this.#cache.keys()]
+  }
+
   fetch (id: string): string | undefined {
     return this.#cache.get(id)
   }

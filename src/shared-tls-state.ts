@@ -10,11 +10,13 @@ export class SharedTlsState {
   readonly #tickets: TicketKeys
   readonly #sessions: SessionCache | undefined
   readonly #rotateMs: number
+  readonly #sessionCacheSize: number
   #timer: NodeJS.Timeout | undefined
 
   constructor (settings: TlsSessionSettings) {
     this.#tickets = new TicketKeys(settings.ticketKeyFile)
     this.#rotateMs = settings.ticketRotateMs
+    this.#sessionCacheSize = settings.sessionCacheSize
     this.#sessions = settings.sessionCacheSize > 0 ? new SessionCache(settings.sessionCacheSize, settings.sessionTimeoutMs) : undefined
   }
 
@@ -33,6 +35,14 @@ export class SharedTlsState {
 
   storeSession (id: string, data: string): void {
     this.#sessions?.store(id, data)
+  }
+
+  sessionIds (): string[] {
+    return this.#sessions?.ids() ?? []
+  }
+
+  get sessionCacheSize (): number {
+    return this.#sessionCacheSize
   }
 
   fetchSession (id: string): string | null {

@@ -15,6 +15,7 @@ import { ConnectionAccounting } from '../src/connection-accounting.js'
 import { isSeraphError } from '../src/errors.js'
 import { createLogOutput, type Logger } from '../src/logger.js'
 import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
+import { LRUCache } from 'lru-cache'
 import { PendingReplies } from '../src/pending-replies.js'
 import { createRedirectServer } from '../src/redirect-server.js'
 import { secureContextOptions, type TlsMaterial } from '../src/tls-options.js'
@@ -34,6 +35,11 @@ let signalsReceived = 0
 let metrics: WorkerMetrics | undefined
 let accounting: ConnectionAccounting | undefined
 const sessionLookups = new PendingReplies<string | null>(sessionLookupTimeoutMs)
+// Every TLS 1.3 ClientHello carries a random legacy session ID, so asking the
+// primary about each ID would cost an IPC round trip per handshake for
+// nothing. The primary tells every worker which IDs it holds; only those are
+// looked up.
+let knownSessionIds: LRUCache<string, true> | undefined
 const http2Sessions = new Set<ServerHttp2Session>()
 let redirectServer: HttpServer | undefined
 let receiveRedirectHandle: (message: { httpsPort: number, handle: unknown }) => void = () => {}
@@ -123,7 +129,9 @@ function shareSessionsThroughPrimary (server: App['server']): void {
     done()
   })
   server.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
-    sessionLookups.ask((requestId) => send({ act: 'session-get', requestId, id: id.toString('base64') }))
+    const key = id.toString('base64')
+    if (knownSessionIds?.has(key) !== true) return done(null, null)
+    sessionLookups.ask((requestId) => send({ act: 'session-get', requestId, id: key }))
       .then((data) => done(null, data === null || data === undefined ? null : Buffer.from(data, 'base64')), () => done(null, null))
   })
 }
@@ -215,7 +223,11 @@ const handlers: DispatchTable<PrimaryMessage, unknown> = {
     app.server.setTicketKeys(ticketKeys)
     tls = { ...tls, ticketKeys }
   },
-  session: (message) => sessionLookups.settle(message.requestId, message.data)
+  session: (message) => sessionLookups.settle(message.requestId, message.data),
+  'session-ids': (message) => {
+    knownSessionIds ??= new LRUCache<string, true>({ max: Math.max(1, settings?.sessionCacheSize ?? 20_000) })
+    for (const id of message.ids) knownSessionIds.set(id, true)
+  }
 }
 
 process.on('message', (message: unknown, handle: unknown) => {
