@@ -15,10 +15,12 @@ import type { Config } from './config.js'
 import { isSeraphError, isSeraphErrorCode, SeraphError } from './errors.js'
 import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
 import type { Logger } from './logger.js'
-import { dispatch, type DispatchTable, type DrainMode, type WorkerMessage, type WorkerSettings } from './messages.js'
+import { dispatch, type DispatchTable, type DrainMode, type WorkerMessage } from './messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
+import { rollingReload } from './rolling-reload.js'
 import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './shared-tls-state.js'
+import { workerSettings } from './worker-settings.js'
 
 const workerScript = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
 
@@ -130,40 +132,30 @@ export class Primary {
     return this.#reload.run()
   }
 
-  async #rollingReload (): Promise<void> {
-    let next: Config
-    try {
-      next = this.#options.rereadConfig?.() ?? this.#config
-      if (next.host !== this.#config.host || next.port !== this.#config.port) {
-        throw new Error('--host and --port cannot change on reload; restart seraph instead')
-      }
-      loadCertificatePair(this.#options.certPath, this.#options.keyPath)
-      const keys = this.#shared.rereadKeyFile()
-      if (keys !== undefined) this.#broadcastTicketKeys(keys)
-    } catch (err) {
-      this.#status.reloaded('refused')
-      this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `reload refused, the running workers keep serving: ${(err as Error).message}`)
-      return
-    }
-    this.#config = next
-    const generation = ++this.#generation
-    this.#log.info({ generation, workers: next.workers }, 'reload: replacing workers one at a time')
-    const old = [...this.#workers.values()].filter((s) => s.generation < generation && !s.draining)
-    for (let i = 0; i < Math.max(old.length, next.workers); i++) {
-      if (this.#stopping) return
-      const previous = old[i]
-      if (i < next.workers) {
-        const fresh = this.#fork(true, previous)
-        if (!await this.#listening(fresh)) {
-          this.#status.reloaded('failed')
-          this.#log.error({ generation, worker: fresh.worker.id }, 'reload failed: a replacement did not start; the running workers keep serving')
-          return
+  #rollingReload (): Promise<void> {
+    return rollingReload({
+      log: this.#log,
+      reread: () => {
+        const next = this.#options.rereadConfig?.() ?? this.#config
+        if (next.host !== this.#config.host || next.port !== this.#config.port) {
+          throw new Error('--host and --port cannot change on reload; restart seraph instead')
         }
-      }
-      if (previous !== undefined && this.#workers.has(previous.worker.id)) this.#drain(previous, 'reload', false)
-    }
-    this.#status.reloaded('done')
-    this.#log.info({ generation, workers: [...this.#workers.values()].filter((s) => !s.draining).map((s) => s.worker.process.pid) }, 'reload complete')
+        loadCertificatePair(this.#options.certPath, this.#options.keyPath)
+        const keys = this.#shared.rereadKeyFile()
+        if (keys !== undefined) this.#broadcastTicketKeys(keys)
+        return next
+      },
+      apply: (next) => {
+        this.#config = next
+        return ++this.#generation
+      },
+      workers: () => [...this.#workers.values()],
+      fork: (previous) => this.#fork(true, previous),
+      listening: (state) => this.#listening(state),
+      drain: (state) => { if (this.#workers.has(state.worker.id)) this.#drain(state, 'reload', false) },
+      stopping: () => this.#stopping,
+      result: (result) => this.#status.reloaded(result)
+    })
   }
 
   /** SIGUSR2: every worker re-reads the certificate and applies it to new handshakes; no connection is touched. */
@@ -220,27 +212,12 @@ export class Primary {
   // message that arrives earlier is dropped.
   #sendStart (worker: Worker): void {
     const config = this.#config
-    const settings: WorkerSettings = {
+    const settings = workerSettings(config, this.#shared, {
       workerId: worker.id,
-      root: config.root,
       certPath: this.#options.certPath,
       keyPath: this.#options.keyPath,
-      logLevel: config.logLevel,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-      limits: config.limits,
-      ticketKeys: this.#shared.ticketKeys,
-      sessionCache: this.#shared.sessionCacheEnabled,
-      sessionCacheSize: this.#shared.sessionCacheSize,
-      sessionTimeoutMs: config.tls.sessionTimeoutMs,
-      http2: config.http2,
-      securityHeaders: {
-        // HSTS pins browsers to HTTPS for this host: never for a development certificate.
-        hstsMaxAgeSeconds: Math.round((config.hstsMaxAgeMs ?? (config.cert === undefined ? 0 : 365 * 86_400_000)) / 1000),
-        contentSecurityPolicy: config.contentSecurityPolicy
-      },
-      fileCacheBytes: config.fileCacheBytes,
       redirect: this.#redirectSocket !== undefined
-    }
+    })
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)
     const ids = this.#shared.sessionIds()
