@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { registerAccessLog } from './access-log.js'
 import { createClientErrorHandler } from './client-errors.js'
-import type { ConnectionLimits } from './config.js'
+import { deadlineCheckIntervalMs, type ConnectionLimits } from './config.js'
 import type { ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from './logger.js'
 import { isSafeRequestPath } from './request-guard.js'
@@ -65,9 +65,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     handshakeTimeout: limits.handshakeTimeoutMs,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
-    // Node checks the header and request deadlines on this interval
-    // (30 s by default), so a short deadline needs a short interval.
-    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
+    connectionsCheckingInterval: deadlineCheckIntervalMs(limits)
   }
   // One factory call for both server kinds; Fastify's overloads type them apart.
   const createFastify = Fastify as unknown as (fastifyOptions: Record<string, unknown>) => App

@@ -38,6 +38,14 @@ export interface TlsSessionSettings {
   readonly sessionTimeoutMs: number
 }
 
+/**
+ * Node checks header and request deadlines on an interval (30 s by default),
+ * so a short deadline needs a short interval: a quarter of it, 25 ms to 1 s.
+ */
+export function deadlineCheckIntervalMs (limits: ConnectionLimits): number {
+  return Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
+}
+
 /** Per-worker protections against slow and idle clients; see the README's Timeouts section. */
 export interface ConnectionLimits {
   readonly handshakeTimeoutMs: number

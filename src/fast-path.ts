@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Logger } from './logger.js'
 import type { CachedFile, FileCache } from './file-cache.js'
-import { accepts } from './static-files.js'
+import { chooseEncoding, type Encoding } from './static-files.js'
 
 export interface FastPathOptions {
   readonly cache: FileCache
@@ -12,7 +12,6 @@ export interface FastPathOptions {
   readonly onResponse?: (status: number) => void
 }
 
-type Encoding = 'identity' | 'br' | 'gzip'
 type Handler = (request: IncomingMessage, response: ServerResponse) => void
 
 /**
@@ -63,18 +62,9 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     const file = options.cache.peekFresh(url, Date.now())
     if (file === undefined) return fastify(request, response)
     const noneMatch = request.headers['if-none-match']
-    let status = 200
-    let encoding: Encoding = 'identity'
-    if (noneMatch !== undefined) {
-      if (noneMatch !== file.etag) return fastify(request, response)
-      status = 304
-    } else {
-      const accepted = request.headers['accept-encoding']
-      if (typeof accepted === 'string') {
-        if (file.br !== undefined && accepts(accepted, 'br')) encoding = 'br'
-        else if (file.gzip !== undefined && accepts(accepted, 'gzip')) encoding = 'gzip'
-      }
-    }
+    if (noneMatch !== undefined && noneMatch !== file.etag) return fastify(request, response)
+    const status = noneMatch === undefined ? 200 : 304
+    const encoding = status === 304 ? 'identity' : chooseEncoding(file, request.headers['accept-encoding'])
     const headers = headersFor(file, encoding)
     const draining = options.isDraining?.() === true && request.httpVersionMajor === 1
     if (status === 304) {

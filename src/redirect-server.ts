@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { ConnectionLimits } from './config.js'
+import { deadlineCheckIntervalMs, type ConnectionLimits } from './config.js'
 import type { Logger } from './logger.js'
 
 // A host name or IPv4 address, or a bracketed IPv6 address, with an optional
@@ -17,7 +17,7 @@ export function createRedirectServer (httpsPort: number, limits: ConnectionLimit
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
+    connectionsCheckingInterval: deadlineCheckIntervalMs(limits)
   }, (request, response) => redirect(request, response, httpsPort, logger))
   server.maxConnections = limits.maxConnections
   server.on('clientError', (_err, socket) => socket.destroy())

@@ -78,12 +78,19 @@ function sendCached (request: FastifyRequest, reply: FastifyReply, file: CachedF
   if (file.compressible) reply.header('vary', 'Accept-Encoding')
   if (isNotModified(request, file)) return reply.code(304).send()
   reply.header('content-type', file.contentType)
-  const accepted = request.headers['accept-encoding']
-  if (typeof accepted === 'string') {
-    if (file.br !== undefined && accepts(accepted, 'br')) return reply.header('content-encoding', 'br').send(file.br)
-    if (file.gzip !== undefined && accepts(accepted, 'gzip')) return reply.header('content-encoding', 'gzip').send(file.gzip)
-  }
-  return reply.send(file.body)
+  const encoding = chooseEncoding(file, request.headers['accept-encoding'])
+  if (encoding === 'identity') return reply.send(file.body)
+  return reply.header('content-encoding', encoding).send(file[encoding])
+}
+
+export type Encoding = 'identity' | 'br' | 'gzip'
+
+/** The smallest variant of `file` the client accepts: brotli, then gzip, then none. */
+export function chooseEncoding (file: CachedFile, acceptEncoding: string | undefined): Encoding {
+  if (acceptEncoding === undefined) return 'identity'
+  if (file.br !== undefined && accepts(acceptEncoding, 'br')) return 'br'
+  if (file.gzip !== undefined && accepts(acceptEncoding, 'gzip')) return 'gzip'
+  return 'identity'
 }
 
 // RFC 9110 §13.1.3: If-None-Match (weak comparison) wins over If-Modified-Since.
