@@ -10,10 +10,13 @@ function serve (argv: string[], env: NodeJS.ProcessEnv = {}): Config {
   return request.config
 }
 
+// The documented default port, as a value: these tests parse options and open no socket.
+const defaultHttpsPort = 8443
+
 t.test('defaults', async (t) => {
   t.match(serve([]), {
     host: undefined,
-    port: 8443,
+    port: defaultHttpsPort,
     workers: availableParallelism(),
     root: bundledPublicDir,
     cert: undefined,
@@ -28,7 +31,7 @@ t.test('flags, --flag=value, and environment variables; a flag wins', async (t) 
   const env = { SERAPH_PORT: '9000', SERAPH_WORKERS: '3', SERAPH_ROOT: root, SERAPH_LOG_LEVEL: 'warn', SERAPH_HOST: '::1' }
   t.match(serve([], env), { port: 9000, workers: 3, root, logLevel: 'warn', host: '::1' })
   t.match(serve(['--port', '0', '--workers=1', '--log-level', 'debug'], env), { port: 0, workers: 1, logLevel: 'debug', root })
-  t.match(serve([], { SERAPH_PORT: '' }), { port: 8443 }, 'an empty variable counts as unset')
+  t.match(serve([], { SERAPH_PORT: '' }), { port: defaultHttpsPort }, 'an empty variable counts as unset')
 })
 
 t.test('relative paths resolve against the working directory', async (t) => {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { extname, join, relative } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { bundledPublicDir } from '../src/package-info.js'
 import { get, keepAliveAgent, rawRequest } from './helpers/https-client.js'
 import { startApp } from './helpers/in-process-app.js'
@@ -19,10 +19,16 @@ function filesBelow (dir: string): string[] {
     entry.isDirectory() ? filesBelow(join(dir, entry.name)) : [join(dir, entry.name)])
 }
 
-t.test('every file in public/ is served byte-identical with its content type', async (t) => {
+/** The sample blog served in-process, and a keep-alive client for it. */
+async function serveBlog (t: Test) {
   const { port, ca } = await startApp(t, bundledPublicDir)
   const agent = keepAliveAgent(ca)
   t.teardown(() => agent.close())
+  return { port, agent }
+}
+
+t.test('every file in public/ is served byte-identical with its content type', async (t) => {
+  const { port, agent } = await serveBlog(t)
   const files = filesBelow(bundledPublicDir)
   t.ok(files.length >= 10, `the sample blog has its files (${files.length})`)
   for (const file of files) {
@@ -37,9 +43,7 @@ t.test('every file in public/ is served byte-identical with its content type', a
 })
 
 t.test('index.html for / and directories, a redirect for a directory without its slash', async (t) => {
-  const { port, ca } = await startApp(t, bundledPublicDir)
-  const agent = keepAliveAgent(ca)
-  t.teardown(() => agent.close())
+  const { port, agent } = await serveBlog(t)
   const post = await get(agent, port, '/posts/tls-in-five-minutes/')
   t.equal(post.status, 200)
   t.ok(post.body.equals(readFileSync(join(bundledPublicDir, 'posts/tls-in-five-minutes/index.html'))))
@@ -52,9 +56,7 @@ t.test('index.html for / and directories, a redirect for a directory without its
 })
 
 t.test('404 page with status 404, healthz as JSON', async (t) => {
-  const { port, ca } = await startApp(t, bundledPublicDir)
-  const agent = keepAliveAgent(ca)
-  t.teardown(() => agent.close())
+  const { port, agent } = await serveBlog(t)
   const missing = await get(agent, port, '/no/such/page')
   t.equal(missing.status, 404)
   t.ok(missing.body.equals(readFileSync(join(bundledPublicDir, '404.html'))), 'the body is public/404.html')
