@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { logAccess } from './access-log.js'
 import type { Logger } from './logger.js'
 import type { CachedFile, FileCache } from './file-cache.js'
 import { chooseEncoding, type Encoding } from './static-files.js'
@@ -78,6 +79,6 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     }
     options.onResponse?.(status)
     const bytes = status === 304 || method === 'HEAD' ? 0 : Number(headers['content-length'])
-    options.logger.info({ method, http: request.httpVersion, url, status, bytes, ms: Math.round((performance.now() - start) * 100) / 100 }, 'request')
+    logAccess(options.logger, { method, http: request.httpVersion, url, status, bytes, ms: performance.now() - start })
   }
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { deadlineCheckIntervalMs, type ConnectionLimits } from './config.js'
+import { logAccess } from './access-log.js'
 import type { Logger } from './logger.js'
 
 // A host name or IPv4 address, or a bracketed IPv6 address, with an optional
@@ -37,5 +38,5 @@ function redirect (request: IncomingMessage, response: ServerResponse, httpsPort
     status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308
     response.writeHead(status, { location, 'content-type': 'text/plain; charset=utf-8', 'content-length': '0' }).end()
   }
-  logger.info({ method: request.method, scheme: 'http', url: url.slice(0, 1024), status, bytes: 0 }, 'request')
+  logAccess(logger, { method: request.method, http: request.httpVersion, scheme: 'http', url, status, bytes: 0, ms: 0 })
 }
