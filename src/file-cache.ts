@@ -66,6 +66,8 @@ export class FileCache {
   readonly #options: FileCacheOptions
   readonly #entries: LRUCache<string, Entry>
   readonly #loading = new Map<string, Promise<Entry>>()
+  readonly #revalidating = new Map<string, Promise<void>>()
+  #checks = 0
 
   constructor (options: FileCacheOptions) {
     this.#options = options
@@ -80,32 +82,62 @@ export class FileCache {
   async resolve (urlPath: string, now = Date.now()): Promise<Resolution> {
     const cached = this.#entries.get(urlPath)
     if (cached !== undefined && now - cached.checkedAt < this.#options.revalidateMs) return cached.resolution
-    if (cached !== undefined && await this.#unchanged(cached)) {
-      cached.checkedAt = now
-      return cached.resolution
-    }
-    let loading = this.#loading.get(urlPath)
-    if (loading === undefined) {
-      loading = this.#load(urlPath).finally(() => this.#loading.delete(urlPath))
-      this.#loading.set(urlPath, loading)
-    }
-    const entry = await loading
-    if (this.#options.maxBytes > 0 && entrySize(entry) <= this.#options.maxBytes) this.#entries.set(urlPath, entry)
-    return entry.resolution
+    if (cached !== undefined) await this.#revalidate(urlPath, cached)
+    return (this.#entries.get(urlPath) ?? await this.#loadOnce(urlPath)).resolution
   }
 
   /**
-   * The cached file for `urlPath` if it is in memory and was checked against
-   * the disk less than `revalidateMs` ago; no I/O, no promise: the fast path.
+   * The cached file for `urlPath` if it is in memory: no I/O, no promise, the
+   * fast path. When it was checked against the disk more than `revalidateMs`
+   * ago, one check starts in the background and this answer is still served,
+   * so a busy file costs one `stat` per interval instead of one per request
+   * that arrives while the check runs (like nginx's open_file_cache_valid).
    */
   peekFresh (urlPath: string, now: number): CachedFile | undefined {
     const entry = this.#entries.get(urlPath)
-    if (entry === undefined || entry.resolution.kind !== 'file' || now - entry.checkedAt >= this.#options.revalidateMs) return undefined
+    if (entry === undefined || entry.resolution.kind !== 'file') return undefined
+    if (now - entry.checkedAt >= this.#options.revalidateMs) this.#revalidate(urlPath, entry).catch(() => {})
     return entry.resolution.file
   }
 
   get bytes (): number {
     return this.#entries.calculatedSize
+  }
+
+  /** How often a cached answer was checked against the disk. */
+  get checks (): number {
+    return this.#checks
+  }
+
+  /** One check per path at a time: unchanged → fresh again; changed → reloaded (or dropped if it cannot be cached). */
+  #revalidate (urlPath: string, entry: Entry): Promise<void> {
+    let running = this.#revalidating.get(urlPath)
+    if (running === undefined) {
+      this.#checks++
+      running = (async () => {
+        if (await this.#unchanged(entry)) {
+          entry.checkedAt = Date.now()
+          return
+        }
+        this.#entries.delete(urlPath)
+        await this.#loadOnce(urlPath)
+      })().finally(() => this.#revalidating.delete(urlPath))
+      this.#revalidating.set(urlPath, running)
+    }
+    return running
+  }
+
+  /** Loads `urlPath` once however many requests wait for it, and caches what fits. */
+  async #loadOnce (urlPath: string): Promise<Entry> {
+    let loading = this.#loading.get(urlPath)
+    if (loading === undefined) {
+      loading = this.#load(urlPath).then((entry) => {
+        if (this.#options.maxBytes > 0 && entrySize(entry) <= this.#options.maxBytes) this.#entries.set(urlPath, entry)
+        return entry
+      }).finally(() => this.#loading.delete(urlPath))
+      this.#loading.set(urlPath, loading)
+    }
+    return await loading
   }
 
   async #unchanged (entry: Entry): Promise<boolean> {

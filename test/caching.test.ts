@@ -120,6 +120,21 @@ t.test('a changed file on disk is seen', async (t) => {
   t.equal(created.status, 200, 'a new file appears')
 })
 
+t.test('a stale cached file is served while one check runs, and the check sees the change', async (t) => {
+  const root = tempDir(t)
+  writeFileSync(join(root, 'a.txt'), 'one')
+  const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 100_000, revalidateMs: 50 })
+  t.equal((await cache.resolve('/a.txt')).kind, 'file')
+  writeFileSync(join(root, 'a.txt'), 'two!')
+  const stale = Date.now() + 60
+  const answers = Array.from({ length: 100 }, () => cache.peekFresh('/a.txt', stale)?.body.toString())
+  t.same(new Set(answers), new Set(['one']), '100 requests on the stale entry are answered from memory')
+  const resolved = await cache.resolve('/a.txt', stale)
+  t.equal(cache.checks, 1, 'one check against the disk for all of them')
+  t.equal(resolved.kind === 'file' ? resolved.file.body.toString() : resolved.kind, 'two!', 'the check found the change')
+  t.equal(cache.peekFresh('/a.txt', Date.now())?.body.toString(), 'two!')
+})
+
 t.test('the cache stays within its byte budget', async (t) => {
   const root = tempDir(t)
   for (let i = 0; i < 50; i++) writeFileSync(join(root, `f${i}.txt`), 'x'.repeat(10_000))
