@@ -83,7 +83,10 @@ async function main (): Promise<void> {
   })
 
   const { port, url, ...extra } = await primary.start()
-  log.info({ url, port, workers: config.workers, ...extra }, 'ready')
+  // Scripts and operators wait for this line, so it is printed at any level
+  // but silent (at info, whatever --log-level hides).
+  const readyLog = log.isLevelEnabled('info') || config.logLevel === 'silent' ? log : log.child({}, { level: 'info' })
+  readyLog.info({ url, port, workers: config.workers, ...extra }, 'ready')
   // pm2's wait_ready listens for this on the IPC channel it opened.
   process.send?.('ready')
 }

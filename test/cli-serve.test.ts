@@ -80,3 +80,13 @@ t.test('--help and --version print and exit 0', async (t) => {
   const pkg = JSON.parse(readFileSync(join(bundledPublicDir, '..', 'package.json'), 'utf8')) as { version: string }
   t.same(version.seraph.badLines, [pkg.version])
 })
+
+t.test('--log-level warn: the ready line is still printed, access lines are not', async (t) => {
+  const ca = await devCa()
+  const { seraph, port, ready } = await startSeraph(t, ['--workers', '1', '--log-level', 'warn'])
+  t.equal(ready.port, port)
+  t.equal((await getFresh(ca, port, '/')).status, 200)
+  seraph.signal('SIGTERM')
+  t.equal((await seraph.exited).code, 0)
+  t.same(seraph.lines.filter((l) => l.msg !== 'ready' && (l.level as number) < 40), [], 'only the ready line is below warn')
+})
