@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import type { Logger } from './logger.js'
 
 /** Longest URL written to the log; keeps each line under PIPE_BUF (see logger.ts). */
@@ -34,14 +35,27 @@ export interface AccessFields {
   readonly scheme?: 'http'
 }
 
-/** Writes one access line; every writer goes through here, so each line has the same shape and size cap. */
+const infoLevel = 30
+
+/**
+ * Writes one access line; every writer goes through here, so each line has
+ * the same shape and size cap. The line is exactly what `logger.info(fields,
+ * 'request')` writes (pino's epoch time, the logger's bindings, `msg` last;
+ * a test compares them), built from a template: it runs once per request,
+ * and pino's general serializer took ~0.9 µs per line here against ~0.25 µs
+ * for the template (bench/README.md, "Performance work").
+ */
 export function logAccess (logger: Logger, fields: AccessFields): void {
+  if (logger.levelVal > infoLevel) return
   const { url } = fields
-  logger.info({
-    ...fields,
-    url: url.length > maxLoggedUrlLength ? `${url.slice(0, maxLoggedUrlLength)}…` : url,
-    ms: Math.round(fields.ms * 100) / 100
-  }, 'request')
+  const logged = url.length > maxLoggedUrlLength ? `${url.slice(0, maxLoggedUrlLength)}…` : url
+  const stream = (logger as unknown as Record<symbol, { write: (line: string) => void }>)[pino.symbols.streamSym]
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym]
+  // pino leaves out a key whose value is undefined.
+  const method = fields.method === undefined ? '' : `"method":${JSON.stringify(fields.method)},`
+  stream?.write(`{"level":${infoLevel},"time":${Date.now()}${bindings ?? ''},${method}` +
+    `"http":${JSON.stringify(fields.http)},"url":${JSON.stringify(logged)},"status":${fields.status},"bytes":${fields.bytes},` +
+    `"ms":${Math.round(fields.ms * 100) / 100}${fields.scheme === undefined ? '' : `,"scheme":"${fields.scheme}"`},"msg":"request"}\n`)
 }
 
 function responseBytes (header: unknown): number {

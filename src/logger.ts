@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino'
+import { LineBatcher } from './line-batcher.js'
 import type { LogLevel } from './options.js'
 
 export type { Logger }
@@ -26,7 +27,7 @@ export interface LogOutput {
  * stdout is shared by every process, so no write(2) may exceed PIPE_BUF or
  * carry part of a line: a pipe keeps such a write whole, never interleaved
  * with another process's. Unbuffered, each line is one synchronous write.
- * Buffered (workers), sonic-boom joins whole lines into chunks of at most
+ * Buffered (workers), a LineBatcher joins whole lines into chunks of at most
  * PIPE_BUF bytes and writes them asynchronously, at least every second; a
  * single line is kept below that size by capping client-controlled fields
  * (see access-log.ts).
@@ -34,23 +35,15 @@ export interface LogOutput {
 export function createLogOutput (options: LoggerOptions): LogOutput {
   const base: Record<string, unknown> = { role: options.role, pid: process.pid }
   if (options.workerId !== undefined) base.worker = options.workerId
-  const destination = options.buffered === true
-    ? pino.destination({ dest: 1, sync: false, minLength: pipeBuf / 2, maxWrite: pipeBuf, periodicFlush: 1000 })
-    : pino.destination({ dest: 1, sync: true })
-  if (options.buffered === true) {
-    // Last resort for an exit nobody awaited flush() for (a crash).
-    process.once('exit', () => {
-      try {
-        destination.flushSync()
-      } catch {}
-    })
+  if (options.buffered !== true) {
+    return { logger: pino({ level: options.level, base }, pino.destination({ dest: 1, sync: true })), flush: async () => {} }
   }
+  const batcher = new LineBatcher(1, { maxWriteBytes: pipeBuf, flushIntervalMs: 1000 })
+  // Last resort for an exit nobody awaited flush() for (a crash).
+  process.once('exit', () => batcher.flushSync())
   return {
-    logger: pino({ level: options.level, base }, destination),
-    flush: () => new Promise((resolve) => {
-      if (options.buffered !== true) return resolve()
-      destination.flush(() => resolve())
-    })
+    logger: pino({ level: options.level, base }, batcher),
+    flush: () => new Promise((resolve) => batcher.flush(() => resolve()))
   }
 }
 
