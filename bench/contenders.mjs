@@ -5,6 +5,7 @@
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { httpGetText, httpsGet, metricValue } from './client.mjs'
 import { processTree } from './cpu.mjs'
 import { findNginx, nginxArgs, nginxConfig, nginxVersion } from './nginx.mjs'
@@ -103,6 +104,35 @@ function seraph (id, workers) {
 }
 
 /**
+ * Starts a node:cluster script that prints one JSON line
+ * {"msg":"ready","port":N,...} once every worker listens.
+ * @param {{ name: string, script: string, env: NodeJS.ProcessEnv }} spec
+ * @param {BenchContext} ctx
+ * @returns {Promise<Running>}
+ */
+async function startWithReadyLine (spec, ctx) {
+  const proc = startProcess({
+    name: spec.name,
+    command: process.execPath,
+    args: [join(ctx.repoRoot, spec.script)],
+    cwd: ctx.repoRoot,
+    env: { ...process.env, ...spec.env }
+  })
+  const stop = async () => { await stopProcess(proc, 'SIGTERM', 10_000) }
+  let port
+  try {
+    port = await waitUntil(proc, () => {
+      const line = proc.lines.find((l) => l.includes('"msg":"ready"'))
+      return line === undefined ? undefined : /** @type {{ port: number }} */ (JSON.parse(line)).port
+    }, readyTimeoutMs)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { pid: proc.pid, port, stop, counters: noCounters }
+}
+
+/**
  * @param {number} workers
  * @returns {Contender}
  */
@@ -112,14 +142,11 @@ function fastifyCluster (workers) {
     label: `fastify cluster (${workers} workers)`,
     description: 'bench/fastify-cluster-baseline.mjs: Fastify 5 + @fastify/static defaults in node:cluster',
     skipped: undefined,
-    async start (ctx) {
-      const proc = startProcess({
+    start (ctx) {
+      return startWithReadyLine({
         name: this.label,
-        command: process.execPath,
-        args: [join(ctx.repoRoot, 'bench/fastify-cluster-baseline.mjs')],
-        cwd: ctx.repoRoot,
+        script: 'bench/fastify-cluster-baseline.mjs',
         env: {
-          ...process.env,
           BASELINE_ROOT: ctx.root,
           BASELINE_CERT: ctx.certPath,
           BASELINE_KEY: ctx.keyPath,
@@ -127,19 +154,60 @@ function fastifyCluster (workers) {
           BASELINE_PORT: '0',
           BASELINE_WORKERS: String(workers)
         }
-      })
-      const stop = async () => { await stopProcess(proc, 'SIGTERM', 10_000) }
-      let port
-      try {
-        port = await waitUntil(proc, () => {
-          const line = proc.lines.find((l) => l.includes('"msg":"ready"'))
-          return line === undefined ? undefined : /** @type {{ port: number }} */ (JSON.parse(line)).port
-        }, readyTimeoutMs)
-      } catch (err) {
-        await stop()
-        throw err
-      }
-      return { pid: proc.pid, port, stop, counters: noCounters }
+      }, ctx)
+    }
+  }
+}
+
+/**
+ * The response headers seraph sends on every response with a real
+ * certificate (helmet's set, HSTS on), computed by seraph's own code.
+ * @param {BenchContext} ctx
+ * @returns {Promise<string>} JSON
+ */
+async function seraphCommonHeaders (ctx) {
+  const url = pathToFileURL(join(ctx.seraphDir, 'dist/src/security-headers.js')).href
+  const module = /** @type {{ securityHeaderValues: (o: { hstsMaxAgeSeconds: number, contentSecurityPolicy: string }) => Record<string, string>, defaultContentSecurityPolicy: string }} */ (await import(url))
+  return JSON.stringify(module.securityHeaderValues({ hstsMaxAgeSeconds: 365 * 24 * 3600, contentSecurityPolicy: module.defaultContentSecurityPolicy }))
+}
+
+/**
+ * The floor: bare `https.createServer` answering from memory in node:cluster.
+ * `none`: cluster.SCHED_NONE, the workers accept on the shared listening
+ * socket themselves (seraph's model); `rr`: cluster.SCHED_RR, the primary
+ * accepts and hands each connection to a worker. With `seraphHeaders`, every
+ * response carries the same headers as seraph's (security headers, ETag…):
+ * the floor for a server that keeps them.
+ * @param {string} id
+ * @param {number} workers
+ * @param {'none' | 'rr'} scheduling
+ * @param {boolean} [seraphHeaders]
+ * @returns {Contender}
+ */
+function bareHttps (id, workers, scheduling, seraphHeaders = false) {
+  const model = scheduling === 'rr' ? 'round-robin' : 'shared socket'
+  return {
+    id,
+    label: `bare https floor (${workers} worker${workers === 1 ? '' : 's'}, ${model}${seraphHeaders ? ', seraph\'s headers' : ''})`,
+    description: `bench/bare-https-floor.mjs: https.createServer answering from an in-memory Map in node:cluster, ${
+      scheduling === 'rr' ? 'SCHED_RR (the primary accepts, round-robin)' : 'SCHED_NONE (the workers accept on the shared socket)'}${
+      seraphHeaders ? ', with the same response headers as seraph' : ''}`,
+    skipped: undefined,
+    async start (ctx) {
+      return await startWithReadyLine({
+        name: this.label,
+        script: 'bench/bare-https-floor.mjs',
+        env: {
+          BARE_ROOT: ctx.root,
+          BARE_CERT: ctx.certPath,
+          BARE_KEY: ctx.keyPath,
+          BARE_HOST: '127.0.0.1',
+          BARE_PORT: '0',
+          BARE_WORKERS: String(workers),
+          BARE_SCHEDULING: scheduling,
+          ...(seraphHeaders ? { BARE_EXTRA_HEADERS: await seraphCommonHeaders(ctx) } : {})
+        }
+      }, ctx)
     }
   }
 }
@@ -187,5 +255,16 @@ function nginx (workers) {
  * @returns {Contender[]}
  */
 export function contenders (cores) {
-  return [seraph('seraph', cores), seraph('seraph-1', 1), fastifyCluster(cores), nginx(cores)]
+  return [
+    seraph('seraph', cores),
+    seraph('seraph-1', 1),
+    bareHttps('bare-https', cores, 'none'),
+    bareHttps('bare-https-rr', cores, 'rr'),
+    bareHttps('bare-https-headers', cores, 'none', true),
+    fastifyCluster(cores),
+    nginx(cores)
+  ]
 }
+
+/** Every contender id, in the order of `contenders()`. */
+export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-rr', 'bare-https-headers', 'fastify-cluster', 'nginx']

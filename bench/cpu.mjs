@@ -76,13 +76,55 @@ export function processTree (rootPid) {
  * CPU clock ticks used so far by the tree under `rootPid` (`total`), and by
  * `rootPid` itself (`main`: seraph's or node:cluster's primary, nginx's master).
  * @param {number} rootPid
+ * @param {Stat[]} [tree] a snapshot from processTree(rootPid), to read once for several counts
  */
-export function treeCpuTicks (rootPid) {
-  const tree = processTree(rootPid)
+export function treeCpuTicks (rootPid, tree = processTree(rootPid)) {
   return {
     total: tree.reduce((sum, stat) => sum + stat.ticks, 0),
     main: tree.find((stat) => stat.pid === rootPid)?.ownTicks ?? 0
   }
+}
+
+/**
+ * CPU clock ticks used so far by each direct child of `rootPid` (the workers),
+ * by pid; a child's own children are included (cutime/cstime and their
+ * ticks), so each entry is that worker's whole subtree.
+ * @param {number} rootPid
+ * @param {Stat[]} [tree] a snapshot from processTree(rootPid)
+ * @returns {Map<number, number>}
+ */
+export function childCpuTicks (rootPid, tree = processTree(rootPid)) {
+  /** @type {Map<number, number>} */
+  const parentOf = new Map(tree.map((stat) => [stat.pid, stat.ppid]))
+  /** @type {Map<number, number>} */
+  const ticks = new Map()
+  for (const stat of tree) {
+    if (stat.pid === rootPid) continue
+    // Walk up to the direct child of rootPid this process belongs to.
+    let child = stat.pid
+    let parent = parentOf.get(child)
+    while (parent !== undefined && parent !== rootPid) {
+      child = parent
+      parent = parentOf.get(child)
+    }
+    if (parent === rootPid) ticks.set(child, (ticks.get(child) ?? 0) + stat.ticks)
+  }
+  return ticks
+}
+
+/**
+ * Each child's share of the children's CPU ticks between two childCpuTicks
+ * snapshots, sorted descending (a child that started in between counts from
+ * 0; one that exited is left out). Empty when the children used no CPU.
+ * @param {Map<number, number>} before
+ * @param {Map<number, number>} after
+ * @returns {number[]}
+ */
+export function childCpuShares (before, after) {
+  const deltas = [...after].map(([pid, ticks]) => Math.max(0, ticks - (before.get(pid) ?? 0)))
+  const total = deltas.reduce((sum, d) => sum + d, 0)
+  if (total <= 0) return []
+  return deltas.map((d) => d / total).sort((a, b) => b - a)
 }
 
 /**

@@ -18,6 +18,8 @@ import { formatTable } from './table.mjs'
  * @property {import('./load.mjs').LoadResult} load
  * @property {number} cpuSeconds CPU of the server's process tree during the run
  * @property {number} mainCpuShare the part of it used by the process we started (primary, master)
+ * @property {number[]} workerCpuShares each child's (worker's) share of the CPU all the children used
+ *   during the run, sorted descending: how evenly the connections were spread
  * @property {number} cpuUsPerRequest
  * @property {number} serverCores cpuSeconds / run duration
  * @property {number} clientCores CPU of this process (the load generator) / run duration
@@ -38,6 +40,7 @@ import { formatTable } from './table.mjs'
  * @property {number} p99Ms
  * @property {number} cpuUsPerRequest
  * @property {number} mainCpuShare
+ * @property {number[]} workerCpuShares of the median run
  * @property {number} serverCores
  * @property {number} clientCores
  * @property {number} otherCores
@@ -54,6 +57,32 @@ import { formatTable } from './table.mjs'
  * @property {ProbeResult | undefined} tickets
  * @property {ProbeResult | undefined} sessionIds
  * @property {string | undefined} error
+ *
+ * @typedef {object} TargetRow one target of the performance issue, seraph (N workers) against nginx
+ * @property {string} id
+ * @property {string} what
+ * @property {string} target e.g. '≤ 1.5×'
+ * @property {string} scenario the scenario it is read from, or 'probe'
+ * @property {'µs/req' | 'req/s' | 'MB/s' | 'resumed'} unit
+ * @property {number | null} seraph
+ * @property {number | null} nginx
+ * @property {number | null} ratio seraph / nginx
+ * @property {number | null} floor the bare https floor (shared socket)
+ * @property {number | null} floorRatio floor / nginx
+ * @property {number | null} floorWithHeaders the bare https floor sending seraph's response headers
+ * @property {number | null} floorWithHeadersRatio floorWithHeaders / nginx
+ * @property {number | null} probeTotal connections of the probe (resumption row)
+ * @property {boolean | null} met null when seraph or nginx did not run
+ * @property {string[]} generatorBound contenders (seraph, nginx) whose run had the load generator at
+ *   ≥ 0.9 cores: for req/s and MB/s that is the generator's limit, not the server's
+ *
+ * @typedef {object} FloorRatio seraph (N workers) against a bare https floor, per scenario
+ * @property {string} scenario
+ * @property {string} floor the floor's contender id
+ * @property {number} seraphCpuUsPerRequest
+ * @property {number} floorCpuUsPerRequest
+ * @property {number} cpuRatio seraph / floor
+ * @property {number} reqPerSecRatio seraph / floor
  */
 
 /** @param {number[]} values */
@@ -94,6 +123,7 @@ export function summarize (runs, scenarios, contenders, referenceId) {
         p99Ms: pick((r) => r.load.p99Ms),
         cpuUsPerRequest: pick((r) => r.cpuUsPerRequest),
         mainCpuShare: pick((r) => r.mainCpuShare),
+        workerCpuShares: medianRun.workerCpuShares,
         serverCores: pick((r) => r.serverCores),
         clientCores: pick((r) => r.clientCores),
         otherCores: pick((r) => r.otherCores),
@@ -115,6 +145,118 @@ export function summarize (runs, scenarios, contenders, referenceId) {
   return rows
 }
 
+/** The contender the targets are about, the one they are measured against, the floor. */
+const targetIds = { seraph: 'seraph', nginx: 'nginx', floor: 'bare-https', floorWithHeaders: 'bare-https-headers' }
+/** The floors, in the order their ratios are printed. */
+const floorIds = ['bare-https', 'bare-https-rr', 'bare-https-headers']
+/** @type {Record<string, string>} */
+const floorModels = { 'bare-https': 'shared socket', 'bare-https-rr': 'round-robin', 'bare-https-headers': 'shared socket, seraph\'s headers' }
+
+/** The load generator at this many cores or more was the limit of a run. */
+const generatorBoundCores = 0.9
+
+/**
+ * The targets of the performance issue, read from this run (seraph with N
+ * workers against nginx). A row whose scenario or contender did not run has
+ * null values.
+ * @param {SummaryRow[]} summary
+ * @param {ProbeRow[]} probes
+ * @returns {TargetRow[]}
+ */
+export function targetRows (summary, probes) {
+  const find = (/** @type {string} */ scenario, /** @type {string} */ contender) =>
+    summary.find((r) => r.scenario === scenario && r.contender === contender)
+  const ratio = (/** @type {number | null} */ a, /** @type {number | null} */ b) => a === null || b === null || b === 0 ? null : a / b
+  /**
+   * @param {{ id: string, what: string, scenario: string, unit: 'µs/req' | 'req/s' | 'MB/s',
+   *   pick: (r: SummaryRow) => number, limit: number, atMost: boolean }} spec
+   * @returns {TargetRow}
+   */
+  const measured = (spec) => {
+    const rows = { seraph: find(spec.scenario, targetIds.seraph), nginx: find(spec.scenario, targetIds.nginx), floor: find(spec.scenario, targetIds.floor) }
+    const seraph = rows.seraph === undefined ? null : spec.pick(rows.seraph)
+    const nginx = rows.nginx === undefined ? null : spec.pick(rows.nginx)
+    const floor = rows.floor === undefined ? null : spec.pick(rows.floor)
+    const withHeadersRow = find(spec.scenario, targetIds.floorWithHeaders)
+    const floorWithHeaders = withHeadersRow === undefined ? null : spec.pick(withHeadersRow)
+    const r = ratio(seraph, nginx)
+    const throughput = spec.unit !== 'µs/req'
+    return {
+      id: spec.id,
+      what: spec.what,
+      target: `${spec.atMost ? '≤' : '≥'} ${spec.limit}×`,
+      scenario: spec.scenario,
+      unit: spec.unit,
+      seraph,
+      nginx,
+      ratio: r,
+      floor,
+      floorRatio: ratio(floor, nginx),
+      floorWithHeaders,
+      floorWithHeadersRatio: ratio(floorWithHeaders, nginx),
+      probeTotal: null,
+      met: r === null ? null : spec.atMost ? r <= spec.limit : r >= spec.limit,
+      generatorBound: throughput
+        ? [rows.seraph, rows.nginx].filter((row) => row !== undefined && row.clientCores >= generatorBoundCores).map((row) => row?.contender ?? '')
+        : []
+    }
+  }
+  const probeOf = (/** @type {string} */ contender) => probes.find((p) => p.contender === contender)?.sessionIds
+  const seraphProbe = probeOf(targetIds.seraph)
+  const nginxProbe = probeOf(targetIds.nginx)
+  const floorProbe = probeOf(targetIds.floor)
+  return [
+    measured({ id: 'small-page-cpu', what: 'small page, server CPU per request', scenario: 'small-page', unit: 'µs/req', pick: (r) => r.cpuUsPerRequest, limit: 1.5, atMost: true }),
+    measured({ id: 'small-page-rps', what: 'small page, req/s', scenario: 'small-page', unit: 'req/s', pick: (r) => r.reqPerSec, limit: 0.75, atMost: false }),
+    // One request per connection: CPU per request is CPU per connection.
+    measured({ id: 'new-tls-cpu', what: 'new TLS connection per request, server CPU per connection', scenario: 'new-tls-per-request', unit: 'µs/req', pick: (r) => r.cpuUsPerRequest, limit: 1.3, atMost: true }),
+    measured({ id: 'large-file-mbps', what: 'large file, MB/s', scenario: 'large-file', unit: 'MB/s', pick: (r) => r.mbPerSec, limit: 0.8, atMost: false }),
+    {
+      id: 'session-id-resumption',
+      what: 'TLS 1.2 session-ID resumption (client without tickets)',
+      target: 'all but the first',
+      scenario: 'probe',
+      unit: 'resumed',
+      seraph: seraphProbe?.resumed ?? null,
+      nginx: nginxProbe?.resumed ?? null,
+      ratio: null,
+      floor: floorProbe?.resumed ?? null,
+      floorRatio: null,
+      floorWithHeaders: null,
+      floorWithHeadersRatio: null,
+      probeTotal: seraphProbe?.total ?? null,
+      // The first connection has no session to offer: total - 1 is the best.
+      met: seraphProbe === undefined ? null : seraphProbe.resumed >= seraphProbe.total - 1,
+      generatorBound: []
+    }
+  ]
+}
+
+/**
+ * seraph (N workers) against each bare https floor that ran, per scenario.
+ * @param {SummaryRow[]} summary
+ * @returns {FloorRatio[]}
+ */
+export function floorRatios (summary) {
+  /** @type {FloorRatio[]} */
+  const out = []
+  for (const seraph of summary.filter((r) => r.contender === targetIds.seraph)) {
+    for (const floorId of floorIds) {
+      const floor = summary.find((r) => r.scenario === seraph.scenario && r.contender === floorId)
+      if (floor === undefined || floor.cpuUsPerRequest <= 0 || floor.reqPerSec <= 0) continue
+      out.push({
+        scenario: seraph.scenario,
+        floor: floorId,
+        seraphCpuUsPerRequest: seraph.cpuUsPerRequest,
+        floorCpuUsPerRequest: floor.cpuUsPerRequest,
+        cpuRatio: seraph.cpuUsPerRequest / floor.cpuUsPerRequest,
+        reqPerSecRatio: seraph.reqPerSec / floor.reqPerSec
+      })
+    }
+  }
+  return out
+}
+
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 /** @param {number} n */
 const fixed1 = (n) => n.toFixed(1)
@@ -134,6 +276,7 @@ function scenarioCells (row) {
     fixed1(row.mbPerSec),
     `${ms(row.p50Ms)}/${ms(row.p99Ms)}`,
     `${int.format(row.cpuUsPerRequest)} (main ${Math.round(row.mainCpuShare * 100)}%)`,
+    row.workerCpuShares.length === 0 ? '–' : row.workerCpuShares.map((share) => Math.round(share * 100)).join('/'),
     `${row.serverCores.toFixed(2)} + ${row.clientCores.toFixed(2)} + ${row.otherCores.toFixed(2)}`,
     `${row.errors}/${row.non2xx}`,
     `${Math.round(row.rssMiB.main)} | ${row.rssMiB.workers.map((w) => Math.round(w)).join(' ')}`,
@@ -142,7 +285,7 @@ function scenarioCells (row) {
 }
 
 const scenarioHeaders = [
-  'contender', 'req/s (median)', 'ratio to seraph', 'MB/s', 'p50/p99 ms', 'server CPU µs/req',
+  'contender', 'req/s (median)', 'ratio to seraph', 'MB/s', 'p50/p99 ms', 'server CPU µs/req', 'worker CPU split',
   'cores server+gen+other', 'errors/non-2xx', 'RSS MiB main|workers', 'TLS conns client (resumed) / server'
 ]
 
@@ -168,7 +311,9 @@ function probeCells (row) {
  *   summary: SummaryRow[],
  *   probes: ProbeRow[],
  *   skipped: string[],
- *   reps: number
+ *   reps: number,
+ *   targets: TargetRow[],
+ *   floors: FloorRatio[]
  * }} report
  * @returns {string}
  */
@@ -190,9 +335,55 @@ export function formatReport (report) {
       `${scenario.reconnect ? '; responses counted by the bench hook (autocannon 9 counts none with reconnectRate 1)' : ''}`)
     out.push(formatTable(scenarioHeaders, rows.map(scenarioCells)))
     if (scenario.reconnect) out.push(handshakeNote(rows, report.probes))
+    const floors = report.floors.filter((f) => f.scenario === scenario.id)
+    if (floors.length > 0) out.push(`  ${floors.map(floorNote).join('; ')}`)
     out.push('')
   }
+
+  out.push('Targets of the performance issue (ratios to nginx in this run)')
+  out.push(formatTable(['target', 'seraph', 'nginx', 'ratio', 'bare https floor / nginx', 'floor with seraph\'s headers / nginx', 'met?'],
+    report.targets.map(targetCells), [false, true, true, true, true, true, false]))
+  const bound = report.targets.filter((t) => t.generatorBound.length > 0)
+  if (bound.length > 0) {
+    out.push(`  * the load generator used ≥ ${generatorBoundCores} cores in ${bound.map((t) => `${t.what} (${t.generatorBound.join(', ')})`).join('; ')}:` +
+      ' there the req/s or MB/s is the generator\'s limit, the ratio does not compare the servers.')
+  }
+  out.push('')
   return out.join('\n')
+}
+
+/** @param {FloorRatio} f */
+function floorNote (f) {
+  const model = floorModels[f.floor] ?? f.floor
+  return `seraph / bare https floor (${model}): ${f.cpuRatio.toFixed(2)}× CPU per request ` +
+    `(${int.format(f.seraphCpuUsPerRequest)} / ${int.format(f.floorCpuUsPerRequest)} µs), ${f.reqPerSecRatio.toFixed(2)}× req/s`
+}
+
+/**
+ * @param {TargetRow} t
+ * @returns {string[]}
+ */
+function targetCells (t) {
+  const value = (/** @type {number | null} */ v) => {
+    if (v === null) return '–'
+    switch (t.unit) {
+      case 'µs/req': return `${int.format(v)} µs`
+      case 'req/s': return `${int.format(v)} req/s`
+      case 'MB/s': return `${fixed1(v)} MB/s`
+      case 'resumed': return `${v}/${t.probeTotal ?? 20}`
+    }
+    return String(v)
+  }
+  const times = (/** @type {number | null} */ v) => v === null ? '–' : `${v.toFixed(2)}×`
+  const target = t.unit === 'resumed'
+    ? `${t.what}: ${t.target} (${(t.probeTotal ?? 20) - 1}/${t.probeTotal ?? 20})`
+    : `${t.what}: seraph / nginx ${t.target}`
+  const floor = t.unit === 'resumed'
+    ? (t.floor === null ? '–' : `resumed ${value(t.floor)}`)
+    : (t.floorRatio === null ? '–' : `${times(t.floorRatio)} (${value(t.floor)})`)
+  const floorWithHeaders = t.floorWithHeadersRatio === null ? '–' : `${times(t.floorWithHeadersRatio)} (${value(t.floorWithHeaders)})`
+  const met = t.met === null ? '–' : `${t.met ? 'yes' : 'no'}${t.generatorBound.length > 0 ? '*' : ''}`
+  return [target, value(t.seraph), value(t.nginx), times(t.ratio), floor, floorWithHeaders, met]
 }
 
 /**

@@ -14,12 +14,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { httpsGet } from './client.mjs'
-import { contenders as allContenders } from './contenders.mjs'
-import { clockTicksPerSecond, machineBusyTicks, treeCpuTicks, treeRss } from './cpu.mjs'
+import { contenderIds as allContenderIds, contenders as allContenders } from './contenders.mjs'
+import { childCpuShares, childCpuTicks, clockTicksPerSecond, machineBusyTicks, processTree, treeCpuTicks, treeRss } from './cpu.mjs'
 import { runLoad } from './load.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { killAllStarted } from './processes.mjs'
-import { formatReport, summarize, writeResults } from './report.mjs'
+import { floorRatios, formatReport, summarize, targetRows, writeResults } from './report.mjs'
 import { scenarios as allScenarios } from './scenarios.mjs'
 import { snapshotSeraph } from './snapshot.mjs'
 import { probeResumption } from './tls-probe.mjs'
@@ -34,10 +34,10 @@ import { probeResumption } from './tls-probe.mjs'
 
 const usage = `usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--reps N]
                      [--scenarios id,id] [--contenders id,id]
-  --quick       3 scenarios, 2 s runs after a 1 s warm-up, 1 repetition (about a minute)
-  default       4 scenarios, 8 s runs after a 1 s warm-up, 3 repetitions (about 9 minutes)
+  --quick       3 scenarios, 2 s runs after a 1 s warm-up, 1 repetition (about 2 minutes)
+  default       4 scenarios, 8 s runs after a 1 s warm-up, 3 repetitions (about 14 minutes)
   scenarios:    ${allScenarios.map((s) => s.id).join(', ')}
-  contenders:   seraph, seraph-1, fastify-cluster, nginx
+  contenders:   ${allContenderIds.join(', ')}
 `
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
@@ -93,7 +93,7 @@ function parseOptions () {
   }
   const scenarioIds = pickList(values.scenarios, allScenarios.map((s) => s.id), 'scenario')
   const scenarios = allScenarios.filter((s) => scenarioIds === undefined ? !quick || s.quick : scenarioIds.includes(s.id))
-  const contenderIds = pickList(values.contenders, ['seraph', 'seraph-1', 'fastify-cluster', 'nginx'], 'contender')
+  const contenderIds = pickList(values.contenders, allContenderIds, 'contender')
   return { quick, durationSec, warmupSec, reps, scenarios, contenderIds }
 }
 
@@ -171,11 +171,15 @@ async function measure (contender, scenario, rep, ctx, settings) {
     await runLoad({ port: running.port, scenario, durationSec: settings.warmupSec })
     const countsBefore = await running.counters()
     const busyBefore = machineBusyTicks()
-    const ticksBefore = treeCpuTicks(running.pid)
+    const treeBefore = processTree(running.pid)
+    const ticksBefore = treeCpuTicks(running.pid, treeBefore)
+    const childrenBefore = childCpuTicks(running.pid, treeBefore)
     const clientBefore = process.cpuUsage()
     const load = await runLoad({ port: running.port, scenario, durationSec: settings.durationSec })
     const client = process.cpuUsage(clientBefore)
-    const ticksAfter = treeCpuTicks(running.pid)
+    const treeAfter = processTree(running.pid)
+    const ticksAfter = treeCpuTicks(running.pid, treeAfter)
+    const childrenAfter = childCpuTicks(running.pid, treeAfter)
     const busyAfter = machineBusyTicks()
     const countsAfter = await running.counters()
     const rssMiB = treeRss(running.pid)
@@ -190,6 +194,7 @@ async function measure (contender, scenario, rep, ctx, settings) {
       load,
       cpuSeconds,
       mainCpuShare: cpuSeconds > 0 ? mainCpuSeconds / cpuSeconds : 0,
+      workerCpuShares: childCpuShares(childrenBefore, childrenAfter),
       cpuUsPerRequest: load.requests > 0 ? (cpuSeconds * 1e6) / load.requests : 0,
       serverCores: cpuSeconds / load.durationSec,
       clientCores: clientSeconds / load.durationSec,
@@ -246,8 +251,11 @@ async function main () {
   const autocannonVersion = /** @type {{ version: string }} */ (JSON.parse(readFileSync(join(repoRoot, 'node_modules/autocannon/package.json'), 'utf8'))).version
   const nginxBinary = findNginx() ?? ''
 
-  // A hard limit on the whole run, whatever hangs.
-  const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * 4 * (options.durationSec + options.warmupSec + 25) * 1000
+  const candidates = allContenders(cores).filter((c) => options.contenderIds === undefined || options.contenderIds.includes(c.id))
+
+  // A hard limit on the whole run, whatever hangs: per run of each contender
+  // that may run, plus 5 min for the set-up and the probes.
+  const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * Math.max(1, candidates.length) * (options.durationSec + options.warmupSec + 25) * 1000
   setTimeout(() => {
     progress(`bench: still running after ${Math.round(budgetMs / 1000)} s: stopping everything`)
     cleanUp()
@@ -276,7 +284,6 @@ async function main () {
 
     /** @type {string[]} */
     const skipped = []
-    const candidates = allContenders(cores).filter((c) => options.contenderIds === undefined || options.contenderIds.includes(c.id))
     for (const c of candidates) {
       if (c.skipped !== undefined) {
         skipped.push(c.skipped)
@@ -335,6 +342,8 @@ async function main () {
     }
 
     const summary = summarize(runs, options.scenarios, contenders, 'seraph')
+    const targets = targetRows(summary, probes)
+    const floors = floorRatios(summary)
     const date = new Date()
     const cpuModel = cpus()[0]?.model ?? 'unknown CPU'
     const machine = {
@@ -358,14 +367,15 @@ async function main () {
       `server CPU µs/req: utime+stime of the contender's whole process tree (/proc, CLK_TCK ${ticksPerSec}) during the run ÷ responses`,
       '  ("main N%": the share of the process we started: seraph\'s or node:cluster\'s primary, nginx\'s master);',
       '  "cores server+gen+other" = CPU seconds per second used by the server tree, by this load generator and by every',
-      '  other process on the machine (should be ~0). RSS after the run.'
+      '  other process on the machine (should be ~0). RSS after the run.',
+      '  "worker CPU split": each worker\'s share of the CPU all the workers used during the run (the children of the process we started).'
     ]
     const busiest = Math.max(0, ...runs.map((r) => r.otherCores))
     if (retries.used > 0) header.push(`${retries.used} run(s) were measured again because other processes used CPU during them.`)
     if (busiest > disturbedCores) {
       header.push(`WARNING: other processes used up to ${busiest.toFixed(2)} cores during some runs: the machine was not idle, numbers are noisy.`)
     }
-    process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps }) + '\n')
+    process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps, targets, floors }) + '\n')
     if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
 
     const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
@@ -387,6 +397,8 @@ async function main () {
       scenarios: options.scenarios,
       probes,
       summary,
+      targets,
+      seraphToFloor: floors,
       runs,
       failures,
       quietWaitSec: Math.round(quietBudget.waitedMs / 1000),
