@@ -19,6 +19,8 @@ export interface LogOutput {
   readonly logger: Logger
   /** Writes out what is buffered; resolves when it is written. */
   flush (): Promise<void>
+  /** Lines dropped because stdout (a full pipe) did not take them; 0 unbuffered. */
+  droppedLines (): number
 }
 
 /**
@@ -28,7 +30,7 @@ export interface LogOutput {
  * carry part of a line: a pipe keeps such a write whole, never interleaved
  * with another process's. Unbuffered, each line is one synchronous write.
  * Buffered (workers), a LineBatcher joins whole lines into chunks of at most
- * PIPE_BUF bytes and writes them asynchronously, at least every second; a
+ * PIPE_BUF bytes and writes each chunk at once, at least every second; a
  * single line is kept below that size by capping client-controlled fields
  * (see access-log.ts).
  */
@@ -36,14 +38,15 @@ export function createLogOutput (options: LoggerOptions): LogOutput {
   const base: Record<string, unknown> = { role: options.role, pid: process.pid }
   if (options.workerId !== undefined) base.worker = options.workerId
   if (options.buffered !== true) {
-    return { logger: pino({ level: options.level, base }, pino.destination({ dest: 1, sync: true })), flush: async () => {} }
+    return { logger: pino({ level: options.level, base }, pino.destination({ dest: 1, sync: true })), flush: async () => {}, droppedLines: () => 0 }
   }
   const batcher = new LineBatcher(1, { maxWriteBytes: pipeBuf, flushIntervalMs: 1000 })
   // Last resort for an exit nobody awaited flush() for (a crash).
   process.once('exit', () => batcher.flushSync())
   return {
     logger: pino({ level: options.level, base }, batcher),
-    flush: () => new Promise((resolve) => batcher.flush(() => resolve()))
+    flush: () => new Promise((resolve) => batcher.flush(() => resolve())),
+    droppedLines: () => batcher.dropped
   }
 }
 

@@ -16,7 +16,8 @@ export class WorkerMetrics implements ConnectionObserver {
   readonly #byStatus = new Map<number, { inc: () => void }>()
   readonly #byCause = new Map<string, { inc: () => void }>()
 
-  constructor (workerId: number) {
+  /** `droppedLogLines`: how many log lines stdout refused so far (logger.ts). */
+  constructor (workerId: number, droppedLogLines: () => number = () => 0) {
     this.registry.setDefaultLabels({ worker: String(workerId) })
     const registers = [this.registry]
     this.#opened = new Counter({ name: 'seraph_connections_opened_total', help: 'TCP connections accepted', registers })
@@ -29,6 +30,18 @@ export class WorkerMetrics implements ConnectionObserver {
     this.#open = new Gauge({ name: 'seraph_connections_open', help: 'Connections open now', registers })
     this.#rejected = new Counter({ name: 'seraph_connections_rejected_total', help: 'Connections refused by --max-connections', registers })
     this.#requests = new Counter({ name: 'seraph_http_requests_total', help: 'HTTP responses sent, by status code', labelNames: ['status'], registers })
+    let reported = 0
+    // eslint-disable-next-line no-new -- registered by the constructor; read at every scrape
+    new Counter({
+      name: 'seraph_log_lines_dropped_total',
+      help: 'Log lines dropped because stdout (a full pipe) did not take them',
+      registers,
+      collect () {
+        const dropped = droppedLogLines()
+        if (dropped > reported) this.inc(dropped - reported)
+        reported = dropped
+      }
+    })
   }
 
   opened (): void {

@@ -67,7 +67,7 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
   // Each worker reads the files and builds its TLS context itself: no TLS
   // state crosses a process boundary, only the shared ticket keys.
   tls = readTlsMaterial(settings, Buffer.from(settings.ticketKeys, 'base64'))
-  metrics = new WorkerMetrics(settings.workerId)
+  metrics = new WorkerMetrics(settings.workerId, output.droppedLines)
   accounting = new ConnectionAccounting(metrics)
   const workerMetrics = metrics
   app = await buildApp({
