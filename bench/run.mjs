@@ -7,21 +7,21 @@
  * See bench/README.md.
  */
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, cpus, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { httpsGet } from './client.mjs'
 import { contenderIds as allContenderIds, contenders as allContenders } from './contenders.mjs'
+import { prepareContext } from './context.mjs'
 import { childCpuShares, childCpuTicks, clockTicksPerSecond, machineBusyTicks, processTree, treeCpuTicks, treeRss } from './cpu.mjs'
 import { runLoad } from './load.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { killAllStarted } from './processes.mjs'
 import { floorRatios, formatReport, summarize, targetRows, writeResults } from './report.mjs'
 import { scenarios as allScenarios } from './scenarios.mjs'
-import { snapshotSeraph } from './snapshot.mjs'
 import { probeResumption } from './tls-probe.mjs'
 
 /**
@@ -264,23 +264,7 @@ async function main () {
 
   tmpDir = await mkdtemp(join(tmpdir(), 'seraph-bench-'))
   try {
-    const seraph = snapshotSeraph(repoRoot, await mkdtemp(join(tmpDir, 'seraph-')))
-    const certDir = join(tmpDir, 'cert')
-    await mkdir(certDir)
-    const generator = /** @type {{ generateCertificate: (o: { dir: string, hosts?: string[] }) => Promise<void> }} */ (
-      await import(pathToFileURL(join(seraph.dir, 'dist/src/certificate-generator.js')).href))
-    await generator.generateCertificate({ dir: certDir, hosts: ['localhost', '127.0.0.1'] })
-    /** @type {BenchContext} */
-    const ctx = {
-      repoRoot,
-      seraphDir: seraph.dir,
-      root: join(repoRoot, 'public'),
-      certPath: join(certDir, 'cert.pem'),
-      keyPath: join(certDir, 'key.pem'),
-      ca: readFileSync(join(certDir, 'ca.pem')),
-      tmpDir,
-      cores
-    }
+    const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
 
     /** @type {string[]} */
     const skipped = []
@@ -355,12 +339,12 @@ async function main () {
       nginx: versionOf(nginxBinary),
       autocannon: autocannonVersion,
       clockTicksPerSecond: ticksPerSec,
-      seraphBuild: seraph.build
+      seraphBuild: build
     }
     const header = [
       `seraph bench, ${date.toISOString()}${options.quick ? ' (--quick)' : ''}`,
       `machine: ${cpuModel}, ${machine.nproc} cores (availableParallelism ${cores}), ${machine.kernel}, node ${machine.node}, nginx ${machine.nginx}`,
-      `seraph: the build in dist/ when the bench started (copied; JavaScript hash ${seraph.build})`,
+      `seraph: the build in dist/ when the bench started (copied; JavaScript hash ${build})`,
       `load generator: autocannon ${autocannonVersion} in this one process (one thread), on the same ${machine.nproc} cores as the server,`,
       `  with the same settings for every contender: ${options.scenarios[0]?.connections ?? 50} connections, pipelining 1, ` +
         `${options.durationSec} s per run after a ${options.warmupSec} s warm-up, ${options.reps} repetition(s), contenders interleaved.`,

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * `npm run bench:ab -- --contenders a,b[,c…]`: CPU per request of a few
+ * contenders, for telling apart differences of 5-15 % that `npm run bench`
+ * cannot on a noisy machine. Every contender runs at the same time (idle but
+ * one); the scenario's load goes to each in turn for short slices, the order
+ * reversed every round, so a drift of the machine (other tenants of a VM)
+ * hits all of them alike. Prints CPU µs per request over all slices, the
+ * ratio to the first contender, and the median of the per-round ratios.
+ * See bench/README.md, "A/B of small differences".
+ */
+import { rmSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { contenderIds, contenders as allContenders } from './contenders.mjs'
+import { prepareContext } from './context.mjs'
+import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
+import { runLoad } from './load.mjs'
+import { median } from './report.mjs'
+import { killAllStarted } from './processes.mjs'
+import { scenarios } from './scenarios.mjs'
+import { formatTable } from './table.mjs'
+
+const usage = `usage: npm run bench:ab -- --contenders id,id[,id…] [--scenario id] [--rounds N] [--slice S]
+  --contenders  two or more of: ${contenderIds.join(', ')} (ratios are to the first)
+  --scenario    one of: ${scenarios.map((s) => s.id).join(', ')} (default small-page)
+  --rounds      rounds of one slice per contender (default 12)
+  --slice       seconds of load per slice (default 1)
+`
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url))
+let tmpDir = ''
+
+/**
+ * @param {string} message
+ * @returns {never}
+ */
+function fail (message) {
+  process.stderr.write(`bench:ab: ${message}\n`)
+  process.exit(1)
+}
+
+function parseOptions () {
+  const { values } = parseArgs({
+    options: {
+      contenders: { type: 'string' },
+      scenario: { type: 'string', default: 'small-page' },
+      rounds: { type: 'string', default: '12' },
+      slice: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true
+  })
+  if (values.help) {
+    process.stdout.write(usage)
+    process.exit(0)
+  }
+  const ids = (values.contenders ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (ids.length < 2) fail('--contenders needs two or more ids, e.g. --contenders seraph,bare-https')
+  for (const id of ids) if (!contenderIds.includes(id)) fail(`unknown contender ${id}; known: ${contenderIds.join(', ')}`)
+  const scenario = scenarios.find((s) => s.id === values.scenario)
+  if (scenario === undefined) fail(`unknown scenario ${values.scenario}; known: ${scenarios.map((s) => s.id).join(', ')}`)
+  const rounds = Number(values.rounds)
+  const slice = Number(values.slice)
+  if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds needs a positive integer, not ${values.rounds}`)
+  if (!Number.isInteger(slice) || slice < 1) fail(`--slice needs a positive whole number of seconds, not ${values.slice}`)
+  return { ids, scenario, rounds, slice }
+}
+
+async function main () {
+  const options = parseOptions()
+  const cores = availableParallelism()
+  const ticksPerSec = clockTicksPerSecond()
+  tmpDir = await mkdtemp(join(tmpdir(), 'seraph-ab-'))
+  try {
+    const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
+    const chosen = allContenders(cores).filter((c) => options.ids.includes(c.id))
+      .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
+    const skipped = chosen.find((c) => c.skipped !== undefined)
+    if (skipped !== undefined) fail(skipped.skipped ?? '')
+    /** @type {{ label: string, pid: number, port: number, ticks: number, requests: number, perRound: number[], stop: () => Promise<void> }[]} */
+    const running = []
+    for (const contender of chosen) {
+      const started = await contender.start(ctx)
+      running.push({ label: contender.label, pid: started.pid, port: started.port, ticks: 0, requests: 0, perRound: [], stop: started.stop })
+    }
+    process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.rounds} rounds of ${options.slice} s per contender\n`)
+    for (const server of running) await runLoad({ port: server.port, scenario: options.scenario, durationSec: 1 })
+    for (let round = 0; round < options.rounds; round++) {
+      for (const server of round % 2 === 0 ? running : [...running].reverse()) {
+        const before = treeCpuTicks(server.pid).total
+        const load = await runLoad({ port: server.port, scenario: options.scenario, durationSec: options.slice })
+        const ticks = treeCpuTicks(server.pid).total - before
+        server.ticks += ticks
+        server.requests += load.requests
+        server.perRound.push(load.requests > 0 ? ticks / load.requests : Number.NaN)
+      }
+      process.stderr.write(`round ${round + 1}/${options.rounds}\n`)
+    }
+    const usPerRequest = (/** @type {{ ticks: number, requests: number }} */ s) => s.requests > 0 ? (s.ticks / ticksPerSec) * 1e6 / s.requests : Number.NaN
+    const reference = running[0]
+    if (reference === undefined) return
+    const rows = running.map((server) => [
+      server.label,
+      usPerRequest(server).toFixed(1),
+      (usPerRequest(server) / usPerRequest(reference)).toFixed(2),
+      median(server.perRound.map((value, i) => value / (reference.perRound[i] ?? Number.NaN))).toFixed(2),
+      String(Math.round(server.requests / (options.rounds * options.slice)))
+    ])
+    process.stdout.write(formatTable(['contender', 'server CPU µs/req', `× ${reference.label}`, 'median of per-round ratios', 'req/s'], rows) + '\n')
+    for (const server of running) await server.stop()
+  } finally {
+    killAllStarted()
+    await rm(tmpDir, { recursive: true, force: true })
+    tmpDir = ''
+  }
+}
+
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+  process.once(signal, () => {
+    killAllStarted()
+    if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
+    process.exit(130)
+  })
+}
+
+main().catch((err) => {
+  killAllStarted()
+  if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
+  process.stderr.write(`bench:ab: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})
