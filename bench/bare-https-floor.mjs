@@ -36,6 +36,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:https'
 import { availableParallelism } from 'node:os'
 import { extname, join } from 'node:path'
+import { runClusterPrimary } from './cluster-primary.mjs'
 
 /** @param {string} message */
 function fail (message) {
@@ -149,31 +150,7 @@ const notFoundHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-
 if (cluster.isPrimary) {
   // Frozen when the first worker is forked: set it before.
   cluster.schedulingPolicy = scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE
-  let listening = 0
-  let stopping = false
-  cluster.on('listening', (_worker, address) => {
-    listening++
-    if (listening === workers) {
-      process.stdout.write(JSON.stringify({ msg: 'ready', port: address.port, workers, scheduling, files: countFiles(root) }) + '\n')
-    }
-  })
-  cluster.on('exit', (worker, code, signal) => {
-    if (!stopping) {
-      process.stderr.write(`bare-https-floor: worker ${worker.id} died (${signal ?? code})\n`)
-      process.exit(1)
-    }
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
-  })
-  const stop = () => {
-    if (stopping) return
-    stopping = true
-    const running = Object.values(cluster.workers ?? {})
-    if (running.length === 0) process.exit(0)
-    for (const worker of running) worker?.kill('SIGTERM')
-  }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
-  for (let i = 0; i < workers; i++) cluster.fork()
+  runClusterPrimary({ name: 'bare-https-floor', workers, readyFields: () => ({ scheduling, files: countFiles(root) }) })
 } else {
   const files = loadFiles(root)
   const server = createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (req, res) => {

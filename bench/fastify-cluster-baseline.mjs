@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import fastifyStatic from '@fastify/static'
 import Fastify from 'fastify'
+import { runClusterPrimary } from './cluster-primary.mjs'
 
 /** @param {string} name */
 function required (name) {
@@ -39,31 +40,7 @@ const port = Number(process.env.BASELINE_PORT ?? 0)
 const workers = Number(process.env.BASELINE_WORKERS ?? availableParallelism())
 
 if (cluster.isPrimary) {
-  let listening = 0
-  let stopping = false
-  cluster.on('listening', (_worker, address) => {
-    listening++
-    if (listening === workers) {
-      process.stdout.write(JSON.stringify({ msg: 'ready', port: address.port, workers }) + '\n')
-    }
-  })
-  cluster.on('exit', (worker, code, signal) => {
-    if (!stopping) {
-      process.stderr.write(`fastify-cluster-baseline: worker ${worker.id} died (${signal ?? code})\n`)
-      process.exit(1)
-    }
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
-  })
-  const stop = () => {
-    if (stopping) return
-    stopping = true
-    const running = Object.values(cluster.workers ?? {})
-    if (running.length === 0) process.exit(0)
-    for (const worker of running) worker?.kill('SIGTERM')
-  }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
-  for (let i = 0; i < workers; i++) cluster.fork()
+  runClusterPrimary({ name: 'fastify-cluster-baseline', workers })
 } else {
   const app = Fastify({ https: { key: readFileSync(keyPath), cert: readFileSync(certPath) } })
   await app.register(fastifyStatic, { root })
