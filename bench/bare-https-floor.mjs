@@ -34,29 +34,14 @@ import cluster from 'node:cluster'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:https'
-import { availableParallelism } from 'node:os'
 import { extname, join } from 'node:path'
 import { runClusterPrimary } from './cluster-primary.mjs'
+import { failServer, readServerSettings } from './server-settings.mjs'
 
+const name = 'bare-https-floor'
 /** @param {string} message */
-function fail (message) {
-  process.stderr.write(`bare-https-floor: ${message}\n`)
-  process.exit(1)
-}
-
-/** @param {string} name */
-function required (name) {
-  const value = process.env[name]
-  if (value === undefined || value === '') fail(`${name} is not set`)
-  return /** @type {string} */ (value)
-}
-
-const root = required('BARE_ROOT')
-const certPath = required('BARE_CERT')
-const keyPath = required('BARE_KEY')
-const host = process.env.BARE_HOST ?? '127.0.0.1'
-const port = Number(process.env.BARE_PORT ?? 0)
-const workers = Number(process.env.BARE_WORKERS ?? availableParallelism())
+const fail = (message) => failServer(name, message)
+const { root, certPath, keyPath, host, port, workers } = readServerSettings(name, 'BARE')
 const scheduling = process.env.BARE_SCHEDULING ?? 'none'
 if (scheduling !== 'none' && scheduling !== 'rr') fail(`BARE_SCHEDULING must be none or rr, not ${scheduling}`)
 /** @type {Record<string, string> | undefined} */
@@ -66,7 +51,6 @@ try {
 } catch {
   fail('BARE_EXTRA_HEADERS is not a JSON object')
 }
-if (!Number.isInteger(workers) || workers < 1) fail(`BARE_WORKERS must be a positive integer, not ${process.env.BARE_WORKERS}`)
 
 /** @type {Record<string, string>} */
 const types = {
@@ -150,7 +134,7 @@ const notFoundHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-
 if (cluster.isPrimary) {
   // Frozen when the first worker is forked: set it before.
   cluster.schedulingPolicy = scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE
-  runClusterPrimary({ name: 'bare-https-floor', workers, readyFields: () => ({ scheduling, files: countFiles(root) }) })
+  runClusterPrimary({ name, workers, readyFields: () => ({ scheduling, files: countFiles(root) }) })
 } else {
   const files = loadFiles(root)
   const server = createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (req, res) => {

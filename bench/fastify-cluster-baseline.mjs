@@ -17,30 +17,16 @@
  */
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import fastifyStatic from '@fastify/static'
 import Fastify from 'fastify'
 import { runClusterPrimary } from './cluster-primary.mjs'
+import { readServerSettings } from './server-settings.mjs'
 
-/** @param {string} name */
-function required (name) {
-  const value = process.env[name]
-  if (value === undefined || value === '') {
-    process.stderr.write(`fastify-cluster-baseline: ${name} is not set\n`)
-    process.exit(1)
-  }
-  return value
-}
-
-const root = required('BASELINE_ROOT')
-const certPath = required('BASELINE_CERT')
-const keyPath = required('BASELINE_KEY')
-const host = process.env.BASELINE_HOST ?? '127.0.0.1'
-const port = Number(process.env.BASELINE_PORT ?? 0)
-const workers = Number(process.env.BASELINE_WORKERS ?? availableParallelism())
+const name = 'fastify-cluster-baseline'
+const { root, certPath, keyPath, host, port, workers } = readServerSettings(name, 'BASELINE')
 
 if (cluster.isPrimary) {
-  runClusterPrimary({ name: 'fastify-cluster-baseline', workers })
+  runClusterPrimary({ name, workers })
 } else {
   const app = Fastify({ https: { key: readFileSync(keyPath), cert: readFileSync(certPath) } })
   await app.register(fastifyStatic, { root })
