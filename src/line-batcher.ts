@@ -59,11 +59,13 @@ export class LineBatcher {
       return false
     }
     // UTF-8 needs at most 3 bytes per UTF-16 unit: if it might not fit, write what is there first.
-    if (line.length * 3 > this.#chunk.length - this.#used) {
+    const maxBytes = line.length * 3
+    if (maxBytes > this.#chunk.length - this.#used) {
       this.#seal()
-      if (line.length * 3 > this.#chunk.length) this.#enqueue(Buffer.from(line))
+      const alone = maxBytes > this.#chunk.length
+      if (alone) this.#enqueue(Buffer.from(line))
       this.#pump()
-      if (line.length * 3 > this.#chunk.length) return true
+      if (alone) return true
     }
     this.#used += this.#chunk.write(line, this.#used, 'utf8')
     return true
