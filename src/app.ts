@@ -12,6 +12,7 @@ import { isSafeRequestPath } from './request-guard.js'
 import { defaultContentSecurityPolicy, registerSecurityHeaders, type SecurityHeaders } from './security-headers.js'
 import { registerStaticFiles } from './static-files.js'
 import { withFastPath } from './fast-path.js'
+import { closesWhileDraining } from './drain-rule.js'
 import { secureContextOptions, type TlsMaterial } from './tls-options.js'
 
 export interface AppOptions {
@@ -102,18 +103,9 @@ export async function buildApp (options: AppOptions): Promise<App> {
 
   const isDraining = options.isDraining
   if (isDraining !== undefined) {
-    // HTTP/1.1 only: HTTP/2 forbids the Connection header, and its sessions
-    // are drained with GOAWAY by the worker.
     app.addHook('onSend', (request, reply, payload, done) => {
-      if (isDraining() && request.raw.httpVersionMajor === 1) reply.header('connection', 'close')
+      if (closesWhileDraining(request.raw, isDraining)) reply.header('connection', 'close')
       done(null, payload)
-    })
-    // A response whose headers went out before the drain began promised
-    // keep-alive; end its connection once it is complete so the drain does
-    // not wait for the keep-alive timeout.
-    app.addHook('onResponse', (request, reply, done) => {
-      if (isDraining() && request.raw.httpVersionMajor === 1 && reply.getHeader('connection') !== 'close') request.raw.socket?.end()
-      done()
     })
   }
 

@@ -3,6 +3,7 @@ import { logAccess } from './access-log.js'
 import type { Logger } from './logger.js'
 import type { CachedFile, FileCache } from './file-cache.js'
 import { chooseEncoding, type Encoding } from './static-files.js'
+import { closesWhileDraining } from './drain-rule.js'
 
 export interface FastPathOptions {
   readonly cache: FileCache
@@ -67,7 +68,7 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     const status = noneMatch === undefined ? 200 : 304
     const encoding = status === 304 ? 'identity' : chooseEncoding(file, request.headers['accept-encoding'])
     const headers = headersFor(file, encoding)
-    const draining = options.isDraining?.() === true && request.httpVersionMajor === 1
+    const draining = closesWhileDraining(request, options.isDraining)
     if (status === 304) {
       const { 'content-type': _type, 'content-length': _length, 'content-encoding': _encoding, ...notModified } = headers
       response.writeHead(304, draining ? { ...notModified, connection: 'close' } : notModified)

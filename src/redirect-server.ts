@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { deadlineCheckIntervalMs, type ConnectionLimits } from './config.js'
 import { logAccess } from './access-log.js'
 import type { Logger } from './logger.js'
+import { closesWhileDraining } from './drain-rule.js'
 
 // A host name or IPv4 address, or a bracketed IPv6 address, with an optional
 // port: anything else (a path, credentials, spaces) could redirect elsewhere.
@@ -13,13 +14,16 @@ const validHost = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0
  * same host, path and query over HTTPS. The Host header is validated, so the
  * answer can only point at the host the client asked for.
  */
-export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger): Server {
+export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger, isDraining?: () => boolean): Server {
   const server = createServer({
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionsCheckingInterval: deadlineCheckIntervalMs(limits)
-  }, (request, response) => redirect(request, response, httpsPort, logger))
+  }, (request, response) => {
+    if (closesWhileDraining(request, isDraining)) response.setHeader('connection', 'close')
+    redirect(request, response, httpsPort, logger)
+  })
   server.maxConnections = limits.maxConnections
   server.on('clientError', (_err, socket) => socket.destroy())
   return server

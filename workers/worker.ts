@@ -101,7 +101,7 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
   await listenOn(server as unknown as HttpServer, handle)
   if (settings.redirect) {
     const { httpsPort, handle: plainHandle } = await redirectHandle
-    const plain = createRedirectServer(httpsPort, settings.limits, logger)
+    const plain = createRedirectServer(httpsPort, settings.limits, logger, () => draining)
     await listenOn(plain, plainHandle)
     redirectServer = plain
   }
@@ -168,19 +168,20 @@ function shutdown (force: boolean, mode: DrainMode): void {
       return flushLogs().then(() => process.exit(1))
     })
   }
-  redirectServer?.close()
-  redirectServer?.closeIdleConnections()
   // HTTP/2: GOAWAY lets open streams finish and tells the client to send
   // new ones on a new connection (to a worker that is not draining).
   for (const session of http2Sessions) session.close()
   if (mode === 'shutdown') {
     // http.Server#close() also closes idle keep-alive connections.
+    redirectServer?.close()
     finish()
     return
   }
-  // net.Server#close() stops accepting but leaves open connections alone,
-  // and keeps Node's header/request deadline checks running.
-  NetServer.prototype.close.call(current.server, finish)
+  // net.Server#close() stops accepting but leaves open connections alone
+  // (drain-rule.ts), and keeps Node's header/request deadline checks running.
+  const plain = redirectServer
+  const plainClosed = new Promise<void>((resolve) => plain === undefined ? resolve() : NetServer.prototype.close.call(plain, () => resolve()))
+  NetServer.prototype.close.call(current.server, () => { plainClosed.then(finish, finish) })
 }
 
 function reloadCertificate (): void {

@@ -11,11 +11,13 @@ import { connect, constants, type ClientHttp2Session } from 'node:http2'
 export class Http2Client {
   readonly #origin: string
   readonly #ca: Buffer
+  readonly #onGoaway: () => void
   #session: ClientHttp2Session | undefined
 
-  constructor (port: number, ca: Buffer) {
+  constructor (port: number, ca: Buffer, onGoaway: () => void = () => {}) {
     this.#origin = `https://localhost:${port}`
     this.#ca = ca
+    this.#onGoaway = onGoaway
   }
 
   #current (): ClientHttp2Session {
@@ -23,27 +25,30 @@ export class Http2Client {
     const session = connect(this.#origin, { ca: this.#ca, host: '127.0.0.1' } as never)
     session.on('error', () => {})
     // After GOAWAY the session takes no new streams: open a new one for them.
-    session.on('goaway', () => { if (this.#session === session) this.#session = undefined })
+    session.on('goaway', () => {
+      this.#onGoaway()
+      if (this.#session === session) this.#session = undefined
+    })
     session.on('close', () => { if (this.#session === session) this.#session = undefined })
     this.#session = session
     return session
   }
 
   /** Resolves with the status code; retries once if the stream was refused unprocessed. */
-  async get (path: string, retried = false): Promise<number> {
+  async get (path: string, headers: Record<string, string> = {}, retried = false): Promise<number> {
     try {
-      return await this.#once(path)
+      return await this.#once(path, headers)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException & { code?: string }).code
       const refused = /REFUSED_STREAM|ERR_HTTP2_GOAWAY_SESSION|ERR_HTTP2_INVALID_SESSION/.test(`${code ?? ''} ${(err as Error).message}`)
-      if (refused && !retried) return this.get(path, true)
+      if (refused && !retried) return this.get(path, headers, true)
       throw err
     }
   }
 
-  #once (path: string): Promise<number> {
+  #once (path: string, headers: Record<string, string>): Promise<number> {
     return new Promise((resolve, reject) => {
-      const stream = this.#current().request({ ':path': path })
+      const stream = this.#current().request({ ...headers, ':path': path })
       let status = 0
       stream.on('response', (headers) => { status = Number(headers[':status']) })
       stream.on('error', reject)
