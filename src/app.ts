@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Server } from 'node:https'
 import { STATUS_CODES } from 'node:http'
 import { join } from 'node:path'
@@ -9,8 +9,11 @@ import { deadlineCheckIntervalMs, type ConnectionLimits } from './config.js'
 import type { ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from './logger.js'
 import { isSafeRequestPath } from './request-guard.js'
+import { hasConflictingHost } from './host-header.js'
 import { defaultContentSecurityPolicy, registerSecurityHeaders, type SecurityHeaders } from './security-headers.js'
 import { registerStaticFiles } from './static-files.js'
+import { LogRateLimiter } from './log-rate-limiter.js'
+import { RootConfinement, type Refusal } from './root-confinement.js'
 import { withFastPath } from './fast-path.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { secureContextOptions, type TlsMaterial } from './tls-options.js'
@@ -37,6 +40,10 @@ export interface AppOptions {
   readonly fileCacheBytes?: number
   /** How old a cached answer may be before the disk is checked again (default 1 s). */
   readonly fileCacheRevalidateMs?: number
+  /** Serve links whose targets lie outside the root (default false). */
+  readonly followSymlinks?: boolean
+  /** Never served, even through a link or with `followSymlinks`: certificates, keys, state. */
+  readonly privatePaths?: readonly string[]
 }
 
 /** The defaults of the CLI flags (see options.ts). */
@@ -97,6 +104,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   const commonHeaders = registerSecurityHeaders(app, options.securityHeaders ?? { hstsMaxAgeSeconds: 0, contentSecurityPolicy: defaultContentSecurityPolicy })
 
   app.addHook('onRequest', (request, reply, done) => {
+    if (hasConflictingHost(request.raw.rawHeaders)) return reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'more than one Host' })
     if (isSafeRequestPath(request.raw.url ?? '/')) return done()
     reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'invalid path' })
   })
@@ -119,7 +127,9 @@ export async function buildApp (options: AppOptions): Promise<App> {
     return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], message: error.message })
   })
 
-  const notFoundPage = readNotFoundPage(options.root)
+  const confinement = new RootConfinement({ root: options.root, followSymlinks: options.followSymlinks ?? false, privatePaths: options.privatePaths ?? [] })
+  const onRefused = refusalLogger(options.logger)
+  const notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
   app.setNotFoundHandler((_request, reply) => {
     reply.code(404).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(notFoundPage)
   })
@@ -135,6 +145,8 @@ export async function buildApp (options: AppOptions): Promise<App> {
 
   const cache = await registerStaticFiles(app, {
     root: options.root,
+    confinement,
+    onRefused,
     cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
     ...(options.fileCacheRevalidateMs === undefined ? {} : { revalidateMs: options.fileCacheRevalidateMs })
   })
@@ -166,10 +178,21 @@ function applyHttp1Limits (server: object, limits: ConnectionLimits, checkingInt
   })
 }
 
-function readNotFoundPage (root: string): Buffer | string {
+function readNotFoundPage (confinement: RootConfinement, root: string, onRefused: (urlPath: string, reason: Refusal) => void): Buffer | string {
+  const path = join(root, '404.html')
   try {
-    return readFileSync(join(root, '404.html'))
-  } catch {
-    return fallbackNotFoundPage
+    const verdict = confinement.checkSync(path)
+    if (verdict.allowed) return readFileSync(verdict.realPath)
+    if (existsSync(path)) onRefused('/404.html', verdict.reason)
+  } catch {}
+  return fallbackNotFoundPage
+}
+
+// One warning per refused path and minute: a crawler hammering a bad link
+// cannot flood the log. The link's target is never logged (it may be a secret's path).
+function refusalLogger (logger: Logger): (urlPath: string, reason: Refusal) => void {
+  const limiter = new LogRateLimiter(1, 60_000, (path, suppressed) => logger.warn({ path, suppressed }, 'refused paths suppressed from the log'))
+  return (path, reason) => {
+    if (limiter.allow(path)) logger.warn({ path, reason }, 'refused a file outside the root or private; answered 404 (see --follow-symlinks)')
   }
 }

@@ -22,6 +22,8 @@ export interface Config {
   readonly limits: ConnectionLimits
   readonly tls: TlsSessionSettings
   readonly http2: boolean
+  /** Serve symbolic links whose targets lie outside the root. */
+  readonly followSymlinks: boolean
   /** `undefined`: one year with --cert, none with the development certificate. */
   readonly hstsMaxAgeMs: number | undefined
   readonly contentSecurityPolicy: string | false
@@ -148,6 +150,7 @@ function validate (values: RawValues, label: Label, cwd: string): Config {
   return {
     tls,
     http2: !switchValue(label('noHttp2'), values.noHttp2),
+    followSymlinks: switchValue(label('followSymlinks'), values.followSymlinks),
     hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge'), 0),
     contentSecurityPolicy: contentSecurityPolicy(label('csp'), text('csp')),
     redirectPort: text('redirectPort') === undefined ? undefined : integer('redirectPort', label('redirectPort'), text('redirectPort'), 0),

@@ -4,6 +4,7 @@ import type { Logger } from './logger.js'
 import type { CachedFile, FileCache } from './file-cache.js'
 import { chooseEncoding, type Encoding } from './static-files.js'
 import { closesWhileDraining } from './drain-rule.js'
+import { hasConflictingHost } from './host-header.js'
 
 export interface FastPathOptions {
   readonly cache: FileCache
@@ -57,7 +58,8 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     // Only plain paths: anything with a query, an escape, a dot segment or a
     // backslash takes the full path (and its checks).
     if ((method !== 'GET' && method !== 'HEAD') || !/^\/[\w\-/.~]*$/.test(url) || url.includes('/.') ||
-        request.headers.range !== undefined || request.headers['if-modified-since'] !== undefined) {
+        request.headers.range !== undefined || request.headers['if-modified-since'] !== undefined ||
+        hasConflictingHost(request.rawHeaders)) {
       return fastify(request, response)
     }
     const start = performance.now()

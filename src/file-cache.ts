@@ -6,6 +6,7 @@ import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib'
 import { isUtf8MimeType, mime } from '@fastify/send'
 import { LRUCache } from 'lru-cache'
 import { cacheControlFor } from './cache-policy.js'
+import type { Refusal, RootConfinement } from './root-confinement.js'
 
 const brotli = promisify(brotliCompress)
 const gzipAsync = promisify(gzip)
@@ -14,6 +15,8 @@ const gzipAsync = promisify(gzip)
 export interface CachedFile {
   /** Path below the root, for @fastify/static's sendFile (ranges). */
   readonly relativePath: string
+  /** Where it was read from, symbolic links unresolved: checked again before a range is streamed. */
+  readonly fsPath: string
   readonly body: Buffer
   readonly size: number
   readonly mtimeMs: number
@@ -31,7 +34,7 @@ export interface CachedFile {
 export type Resolution =
   | { readonly kind: 'file', readonly file: CachedFile }
   /** Too large to cache: streamed by @fastify/static. */
-  | { readonly kind: 'large', readonly relativePath: string, readonly mtimeMs: number, readonly size: number }
+  | { readonly kind: 'large', readonly relativePath: string, readonly fsPath: string, readonly mtimeMs: number, readonly size: number }
   | { readonly kind: 'redirect', readonly location: string }
   | { readonly kind: 'missing' }
 
@@ -40,6 +43,8 @@ interface Entry {
   checkedAt: number
   /** The file that was checked (for revalidation by stat). */
   readonly fsPath: string | undefined
+  /** Its real path when it was checked: a link pointed elsewhere since means the entry is stale. */
+  readonly realPath?: string
 }
 
 export interface FileCacheOptions {
@@ -50,6 +55,10 @@ export interface FileCacheOptions {
   readonly maxFileBytes: number
   /** A cached answer is re-checked against the disk when older than this. */
   readonly revalidateMs: number
+  /** Which files may be served (root-confinement.ts); checked on every load and revalidation. */
+  readonly confinement: RootConfinement
+  /** Told about each URL path refused by the confinement (the path only, never the link's target). */
+  readonly onRefused?: (urlPath: string, reason: Refusal) => void
 }
 
 const compressibleTypes = /^(?:text\/|application\/(?:javascript|json|xml|rss\+xml|atom\+xml|manifest\+json)|image\/svg\+xml)/
@@ -143,6 +152,8 @@ export class FileCache {
   async #unchanged (entry: Entry): Promise<boolean> {
     const { resolution, fsPath } = entry
     if (fsPath === undefined) return false
+    const verdict = await this.#options.confinement.check(fsPath)
+    if (!verdict.allowed || verdict.realPath !== entry.realPath) return false
     const stats = await stat(fsPath).catch(() => undefined)
     if (resolution.kind === 'file' || resolution.kind === 'large') {
       const known = resolution.kind === 'file' ? resolution.file : resolution
@@ -155,8 +166,9 @@ export class FileCache {
   async #load (urlPath: string): Promise<Entry> {
     const now = Date.now()
     const segments = urlPath.split('/')
-    // Dotfiles and dot-directories are never served.
-    if (segments.some((segment) => segment.startsWith('.'))) return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
+    // Dotfiles and dot-directories are never served, but for /.well-known/ (RFC 8615: certbot --webroot).
+    const named = segments[1] === '.well-known' ? segments.slice(2) : segments
+    if (named.some((segment) => segment.startsWith('.'))) return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
     const relative = segments.filter(Boolean).join(sep)
     const base = join(this.#options.root, relative)
     const candidates = urlPath.endsWith('/')
@@ -165,18 +177,22 @@ export class FileCache {
     for (const fsPath of candidates) {
       const stats = await stat(fsPath).catch(() => undefined)
       if (stats === undefined) continue
-      if (stats.isDirectory()) {
-        if (fsPath !== base) continue
-        return { resolution: { kind: 'redirect', location: `${urlPath}/` }, checkedAt: now, fsPath }
+      if (stats.isDirectory() && fsPath !== base) continue
+      if (!stats.isDirectory() && !stats.isFile()) continue
+      const verdict = await this.#options.confinement.check(fsPath)
+      if (!verdict.allowed) {
+        this.#options.onRefused?.(urlPath, verdict.reason)
+        return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
       }
-      if (!stats.isFile()) continue
+      const { realPath } = verdict
+      if (stats.isDirectory()) return { resolution: { kind: 'redirect', location: `${urlPath}/` }, checkedAt: now, fsPath, realPath }
       const relativePath = fsPath.slice(this.#options.root.length).split(sep).join('/')
       if (stats.size > this.#options.maxFileBytes) {
-        return { resolution: { kind: 'large', relativePath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath }
+        return { resolution: { kind: 'large', relativePath, fsPath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath, realPath }
       }
       const file = await this.#read(fsPath, relativePath, stats.mtimeMs)
       if (file === undefined) continue
-      return { resolution: { kind: 'file', file }, checkedAt: now, fsPath }
+      return { resolution: { kind: 'file', file }, checkedAt: now, fsPath, realPath }
     }
     // A missing file is re-checked like any other: it may appear.
     return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
@@ -189,6 +205,7 @@ export class FileCache {
     const contentType = isUtf8MimeType(type) ? `${type}; charset=utf-8` : type
     const file: CachedFile = {
       relativePath,
+      fsPath,
       body,
       size: body.length,
       mtimeMs,

@@ -26,6 +26,10 @@ export interface WorkerSettings {
   readonly http2: boolean
   readonly securityHeaders: SecurityHeaders
   readonly fileCacheBytes: number
+  /** Serve symbolic links whose targets lie outside the root (--follow-symlinks). */
+  readonly followSymlinks: boolean
+  /** Files and folders never served, whatever the root and links say: certificates, keys, seraph's state. */
+  readonly privatePaths: readonly string[]
   /** A 'redirect-handle' message follows, with the --redirect-port socket. */
   readonly redirect: boolean
 }

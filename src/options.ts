@@ -105,6 +105,12 @@ export const optionSpecs = {
     defaultText: 'off',
     description: 'plain-HTTP port (e.g. 80) whose every request is redirected to HTTPS; 0 picks a free port'
   },
+  followSymlinks: {
+    flag: '--follow-symlinks',
+    env: 'SERAPH_FOLLOW_SYMLINKS',
+    kind: 'switch',
+    description: 'serve files that symbolic links under --root point to anywhere (default: only targets inside --root; certificates and keys never)'
+  },
   noHttp2: {
     flag: '--no-http2',
     env: 'SERAPH_NO_HTTP2',

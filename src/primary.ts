@@ -18,6 +18,7 @@ import type { Logger } from './logger.js'
 import { dispatch, type DispatchTable, type DrainMode, type WorkerMessage } from './messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
 import { rollingReload } from './rolling-reload.js'
+import { devCertDir } from './package-info.js'
 import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './shared-tls-state.js'
 import { workerSettings } from './worker-settings.js'
@@ -216,7 +217,9 @@ export class Primary {
       workerId: worker.id,
       certPath: this.#options.certPath,
       keyPath: this.#options.keyPath,
-      redirect: this.#redirectSocket !== undefined
+      redirect: this.#redirectSocket !== undefined,
+      // The development CA's key lives beside its certificate: never servable either.
+      privatePaths: [this.#options.certPath, this.#options.keyPath, devCertDir, ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile])]
     })
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)

@@ -3,6 +3,7 @@ import { deadlineCheckIntervalMs, type ConnectionLimits } from './config.js'
 import { logAccess } from './access-log.js'
 import type { Logger } from './logger.js'
 import { closesWhileDraining } from './drain-rule.js'
+import { hasConflictingHost } from './host-header.js'
 
 // A host name or IPv4 address, or a bracketed IPv6 address, with an optional
 // port: anything else (a path, credentials, spaces) could redirect elsewhere.
@@ -33,7 +34,7 @@ function redirect (request: IncomingMessage, response: ServerResponse, httpsPort
   const host = request.headers.host ?? ''
   const url = request.url ?? ''
   let status: number
-  if (!validHost.test(host) || !url.startsWith('/') || url.startsWith('//')) {
+  if (!validHost.test(host) || hasConflictingHost(request.rawHeaders) || !url.startsWith('/') || url.startsWith('//')) {
     status = 400
     response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Bad Request: a valid Host header is required\n')
   } else {

@@ -3,6 +3,8 @@ import { mime } from '@fastify/send'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { cacheControlFor } from './cache-policy.js'
 import { FileCache, type CachedFile } from './file-cache.js'
+import type { Refusal, RootConfinement } from './root-confinement.js'
+import { relative, sep } from 'node:path'
 
 export interface StaticFilesOptions {
   readonly root: string
@@ -10,6 +12,9 @@ export interface StaticFilesOptions {
   readonly cacheBytes: number
   readonly maxCachedFileBytes?: number
   readonly revalidateMs?: number
+  readonly confinement: RootConfinement
+  /** Told about each refused URL path (never the target of the link that was refused). */
+  readonly onRefused?: (urlPath: string, reason: Refusal) => void
 }
 
 /**
@@ -18,11 +23,14 @@ export interface StaticFilesOptions {
  */
 export async function registerStaticFiles (app: FastifyInstance, options: StaticFilesOptions): Promise<FileCache> {
   await app.register(fastifyStatic, {
-    root: options.root,
+    // Streams open the real path below the real root (sendFromDisk), so a
+    // link swapped after the check cannot lead send elsewhere.
+    root: options.confinement.realRoot,
     serve: false,
     // We set Cache-Control ourselves (cache-policy.ts).
     cacheControl: false,
-    dotfiles: 'ignore',
+    // The file cache decides which dot paths are served (only /.well-known/).
+    dotfiles: 'allow',
     serveDotFiles: false,
     setHeaders: (res, path) => {
       res.setHeader('cache-control', cacheControlFor(path, mime.getType(path) ?? ''))
@@ -32,8 +40,25 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
     root: options.root,
     maxBytes: options.cacheBytes,
     maxFileBytes: options.maxCachedFileBytes ?? 1024 * 1024,
-    revalidateMs: options.revalidateMs ?? 1000
+    revalidateMs: options.revalidateMs ?? 1000,
+    confinement: options.confinement,
+    ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused })
   })
+
+  // The cache's answer may be up to `revalidateMs` old: check the link again
+  // right before streaming, and stream the real path it resolves to now.
+  const sendFromDisk = async (reply: FastifyReply, urlPath: string, fsPath: string, relativePath: string): Promise<FastifyReply> => {
+    const verdict = await options.confinement.check(fsPath)
+    if (!verdict.allowed) {
+      options.onRefused?.(urlPath, verdict.reason)
+      reply.callNotFound()
+      return reply
+    }
+    const inside = relative(options.confinement.realRoot, verdict.realPath)
+    // --follow-symlinks to a target outside the root: send follows the link itself.
+    if (inside.startsWith('..')) return reply.sendFile(relativePath, options.root)
+    return reply.sendFile(inside.split(sep).join('/'))
+  }
 
   // send's size-and-mtime ETag is weak (W/) only by its choice; like nginx's,
   // it changes with every write, so seraph sends it as strong and maps the
@@ -53,16 +78,17 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
     const url = request.raw.url ?? '/'
     const query = url.indexOf('?')
     const rawPath = query === -1 ? url : url.slice(0, query)
-    const resolution = await cache.resolve(decodeURIComponent(rawPath))
+    const urlPath = decodeURIComponent(rawPath)
+    const resolution = await cache.resolve(urlPath)
     switch (resolution.kind) {
       case 'missing':
         return reply.callNotFound()
       case 'redirect':
         return reply.redirect(`${rawPath}/${query === -1 ? '' : url.slice(query)}`, 301)
       case 'large':
-        return reply.sendFile(resolution.relativePath)
+        return sendFromDisk(reply, urlPath, resolution.fsPath, resolution.relativePath)
       case 'file':
-        if (request.headers.range !== undefined) return reply.sendFile(resolution.file.relativePath)
+        if (request.headers.range !== undefined) return sendFromDisk(reply, urlPath, resolution.file.fsPath, resolution.file.relativePath)
         return sendCached(request, reply, resolution.file)
     }
   }

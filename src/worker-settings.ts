@@ -5,7 +5,7 @@ import type { SharedTlsState } from './shared-tls-state.js'
 const year = 365 * 86_400_000
 
 /** What one worker is told at start: the configuration as a worker needs it. */
-export function workerSettings (config: Config, shared: SharedTlsState, worker: Pick<WorkerSettings, 'workerId' | 'certPath' | 'keyPath' | 'redirect'>): WorkerSettings {
+export function workerSettings (config: Config, shared: SharedTlsState, worker: Pick<WorkerSettings, 'workerId' | 'certPath' | 'keyPath' | 'redirect' | 'privatePaths'>): WorkerSettings {
   return {
     ...worker,
     root: config.root,
@@ -22,6 +22,7 @@ export function workerSettings (config: Config, shared: SharedTlsState, worker: 
       hstsMaxAgeSeconds: Math.round((config.hstsMaxAgeMs ?? (config.cert === undefined ? 0 : year)) / 1000),
       contentSecurityPolicy: config.contentSecurityPolicy
     },
-    fileCacheBytes: config.fileCacheBytes
+    fileCacheBytes: config.fileCacheBytes,
+    followSymlinks: config.followSymlinks
   }
 }

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { request, Agent } from 'undici'
 import { cacheControl } from '../src/cache-policy.js'
 import { FileCache } from '../src/file-cache.js'
+import { RootConfinement } from '../src/root-confinement.js'
 import { tempDir } from './helpers/certificates.js'
 import { startApp } from './helpers/in-process-app.js'
 
@@ -123,7 +124,7 @@ t.test('a changed file on disk is seen', async (t) => {
 t.test('a stale cached file is served while one check runs, and the check sees the change', async (t) => {
   const root = tempDir(t)
   writeFileSync(join(root, 'a.txt'), 'one')
-  const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 100_000, revalidateMs: 50 })
+  const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 100_000, revalidateMs: 50, confinement: new RootConfinement({ root, followSymlinks: false, privatePaths: [] }) })
   t.equal((await cache.resolve('/a.txt')).kind, 'file')
   writeFileSync(join(root, 'a.txt'), 'two!')
   const stale = Date.now() + 60
@@ -138,7 +139,7 @@ t.test('a stale cached file is served while one check runs, and the check sees t
 t.test('the cache stays within its byte budget', async (t) => {
   const root = tempDir(t)
   for (let i = 0; i < 50; i++) writeFileSync(join(root, `f${i}.txt`), 'x'.repeat(10_000))
-  const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 1024 * 1024, revalidateMs: 1000 })
+  const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 1024 * 1024, revalidateMs: 1000, confinement: new RootConfinement({ root, followSymlinks: false, privatePaths: [] }) })
   for (let i = 0; i < 50; i++) t.equal((await cache.resolve(`/f${i}.txt`)).kind, 'file')
   t.ok(cache.bytes <= 100_000, `${cache.bytes} bytes held`)
 })

@@ -81,6 +81,8 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
     http2: settings.http2,
     securityHeaders: settings.securityHeaders,
     fileCacheBytes: settings.fileCacheBytes,
+    followSymlinks: settings.followSymlinks,
+    privatePaths: settings.privatePaths,
     onResponse: (status) => workerMetrics.response(status)
   })
   await app.ready()
