@@ -75,4 +75,6 @@ t.test('rolling reloads under HTTP/2 load: GOAWAY moves clients on, zero failed 
   const result = await load.stop()
   t.same(result.errors, [], `zero failed requests (${result.ok} answered)`)
   t.ok(seraph.lines.some((l) => l.msg === 'request' && l.http === '2.0'), 'the load was HTTP/2')
+  t.ok(result.goaways >= 3, `${result.goaways} GOAWAYs moved the HTTP/2 client on`)
+  t.ok(result.keepAliveRequests > 5 * result.keepAliveConnections, `HTTP/1.1 keep-alive was real: ${result.keepAliveRequests} requests on ${result.keepAliveConnections} connections`)
 })

@@ -44,6 +44,8 @@ t.test('seraph under the real pm2: start from ecosystem.config.cjs, zero-downtim
   await load.answers(200)
   const result = await load.stop()
   t.same(result.errors, [], `zero failed requests during the reload (${result.ok} answered)`)
+  t.ok(result.keepAliveRequests > 5 * result.keepAliveConnections, `keep-alive was real: ${result.keepAliveRequests} requests on ${result.keepAliveConnections} connections`)
+  t.ok(result.closes >= 1, `${result.closes} requests reached a draining worker on an open connection`)
   t.ok(isAlive(primaryPid), 'the same primary: pm2 did not restart it')
 
   const workers = [...new Set(lines().filter((l) => l.msg === 'worker forked').map((l) => l.workerPid as number))]

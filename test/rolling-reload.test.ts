@@ -6,7 +6,7 @@ import { bundledPublicDir } from '../src/package-info.js'
 import { makeCertificate, tempDir } from './helpers/certificates.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startLoad } from './helpers/load.js'
-import { startSeraph } from './helpers/seraph-process.js'
+import { reloadOrder, startSeraph } from './helpers/seraph-process.js'
 import { probeTls } from './helpers/tls-probe.js'
 
 // Short keep-alive and shutdown timeouts so replaced workers finish draining quickly.
@@ -28,6 +28,11 @@ t.test('5 rolling reloads under keep-alive and new-connection load: zero failed 
   const result = await load.stop()
   t.ok(result.ok > 1000, `${result.ok} requests answered during the reloads`)
   t.same(result.errors, [], 'zero failed requests')
+  t.ok(result.keepAliveRequests > 5 * result.keepAliveConnections, `keep-alive was real: ${result.keepAliveRequests} requests on ${result.keepAliveConnections} connections`)
+  t.ok(result.closes >= 5, `${result.closes} requests reached draining workers on open connections and were answered with Connection: close`)
+  const order = reloadOrder(seraph.lines)
+  t.equal(order.checked, 10, 'every old worker of the five reloads had a replacement')
+  t.same(order.violations, [], 'each old worker drained only after its replacement listened')
   const now = seraph.liveWorkerPids()
   t.equal(now.length, 2)
   t.notOk(now.some((pid) => first.includes(pid)), 'every worker pid is new')

@@ -16,8 +16,8 @@ export interface Response {
   readonly body: Buffer
 }
 
-async function send (dispatcher: Dispatcher, port: number, path: string, method: Dispatcher.HttpMethod = 'GET'): Promise<Response> {
-  const res = await request(`https://127.0.0.1:${port}${path}`, { dispatcher, method })
+async function send (dispatcher: Dispatcher, port: number, path: string, method: Dispatcher.HttpMethod = 'GET', headers: Record<string, string> = {}): Promise<Response> {
+  const res = await request(`https://127.0.0.1:${port}${path}`, { dispatcher, method, headers })
   const body = Buffer.from(await res.body.arrayBuffer())
   return { status: res.statusCode, headers: res.headers, body }
 }
@@ -32,10 +32,10 @@ export function get (dispatcher: Dispatcher, port: number, path: string, method?
 }
 
 /** One request on a connection of its own (full TLS handshake), closed afterwards. */
-export async function getFresh (ca: Buffer, port: number, path: string): Promise<Response> {
+export async function getFresh (ca: Buffer, port: number, path: string, headers?: Record<string, string>): Promise<Response> {
   const client = new Client(`https://127.0.0.1:${port}`, { connect: { ca }, pipelining: 0 })
   try {
-    return await send(client, port, path)
+    return await send(client, port, path, 'GET', headers)
   } finally {
     await client.close()
   }

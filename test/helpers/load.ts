@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici'
+import { Client } from 'undici'
 import { Http2Client } from './http2-load.js'
 import { getFresh } from './https-client.js'
 
@@ -6,6 +6,13 @@ export interface LoadResult {
   readonly ok: number
   readonly failed: number
   readonly errors: string[]
+  /** Requests the keep-alive loops sent, and the connections they needed for them. */
+  readonly keepAliveRequests: number
+  readonly keepAliveConnections: number
+  /** Keep-alive responses that said `Connection: close` (a draining worker's). */
+  readonly closes: number
+  /** GOAWAY frames the HTTP/2 loops received. */
+  readonly goaways: number
 }
 
 export interface Load {
@@ -15,58 +22,91 @@ export interface Load {
   stop (): Promise<LoadResult>
 }
 
+export interface LoadTarget {
+  readonly path: string
+  readonly headers?: Record<string, string>
+  /** The status that counts as answered. */
+  readonly status: number
+}
+
 /**
- * Continuous load until stopped: `keepAlive` loops sharing a keep-alive pool,
- * `fresh` loops that open a new TLS connection per request, and `http2`
- * loops multiplexed on one HTTP/2 session. Every error
- * and every status other than 200 is a failure. A request that hangs fails on
- * undici's timeouts.
+ * One request per response path: a cached page (the fast path), a range and
+ * a route (Fastify), a page that does not exist (the not-found handler).
  */
-export function startLoad (ca: Buffer, port: number, options: { keepAlive: number, fresh: number, path?: string, http2?: number }): Load {
-  const path = options.path ?? '/healthz'
-  const agent = new Agent({ connect: { ca }, connections: options.keepAlive, headersTimeout: 10_000, bodyTimeout: 10_000 })
-  const h2 = new Http2Client(port, ca)
+export const mixedTargets: readonly LoadTarget[] = [
+  { path: '/index.html', status: 200 },
+  { path: '/index.html', headers: { range: 'bytes=0-99' }, status: 206 },
+  { path: '/healthz', status: 200 },
+  { path: '/no-such-page', status: 404 }
+]
+
+export interface LoadOptions {
+  readonly keepAlive: number
+  readonly fresh: number
+  readonly http2?: number
+  /** Each loop cycles through these (default: `mixedTargets`). */
+  readonly targets?: readonly LoadTarget[]
+  /** Below the server's `--keep-alive-timeout`, so connections really are reused (default 500 ms). */
+  readonly keepAliveTimeoutThresholdMs?: number
+}
+
+/**
+ * Continuous load until stopped: `keepAlive` loops sharing a keep-alive pool
+ * that reuses its connections until the server says close, `fresh` loops
+ * that open a new TLS connection per request, and `http2` loops multiplexed
+ * on one HTTP/2 session. Every error and every unexpected status is a
+ * failure. A request that hangs fails on undici's timeouts.
+ */
+export function startLoad (ca: Buffer, port: number, options: LoadOptions): Load {
+  const targets = options.targets ?? mixedTargets
+  // One client per loop, one connection at a time: a new one only when the
+  // server said close (or closed). undici stops reusing a connection
+  // `threshold` before the timeout the server announces; its default (2 s) is
+  // above a 1 s server timeout, which would open a connection per request.
+  const clients = Array.from({ length: options.keepAlive }, () => new Client(`https://127.0.0.1:${port}`, {
+    connect: { ca },
+    pipelining: 1,
+    keepAliveTimeoutThreshold: options.keepAliveTimeoutThresholdMs ?? 500,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000
+  }))
+  let keepAliveConnections = 0
+  let keepAliveRequests = 0
+  let closes = 0
+  let goaways = 0
+  for (const client of clients) client.on('connect', () => { keepAliveConnections++ })
+  const h2 = new Http2Client(port, ca, () => { goaways++ })
   const state = { running: true }
   let ok = 0
   const errors: string[] = []
   const waiters: Array<{ at: number, resolve: () => void }> = []
-  const record = (status: number | Error): void => {
-    if (status === 200) {
+  const record = (target: LoadTarget, status: number | Error): void => {
+    if (status === target.status) {
       ok++
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (ok >= waiters[i]!.at) waiters.splice(i, 1)[0]!.resolve()
       }
-    } else errors.push(status instanceof Error ? `${(status as NodeJS.ErrnoException).code ?? ''} ${status.message}` : `status ${status}`)
+    } else errors.push(`${target.path}: ${status instanceof Error ? `${(status as NodeJS.ErrnoException).code ?? ''} ${status.message}` : `status ${status}`}`)
   }
-  const keepAliveLoop = async (): Promise<void> => {
-    while (state.running) {
+  const loop = (send: (target: LoadTarget, index: number) => Promise<number>) => async (_: unknown, index: number): Promise<void> => {
+    for (let i = index; state.running; i++) {
+      const target = targets[i % targets.length]!
       try {
-        const res = await request(`https://127.0.0.1:${port}${path}`, { dispatcher: agent })
-        await res.body.arrayBuffer()
-        record(res.statusCode)
+        record(target, await send(target, index))
       } catch (err) {
-        record(err as Error)
+        record(target, err as Error)
       }
     }
   }
-  const freshLoop = async (): Promise<void> => {
-    while (state.running) {
-      try {
-        record((await getFresh(ca, port, path)).status)
-      } catch (err) {
-        record(err as Error)
-      }
-    }
-  }
-  const http2Loop = async (): Promise<void> => {
-    while (state.running) {
-      try {
-        record(await h2.get(path))
-      } catch (err) {
-        record(err as Error)
-      }
-    }
-  }
+  const keepAliveLoop = loop(async (target, index) => {
+    const res = await clients[index]!.request({ path: target.path, method: 'GET', headers: target.headers ?? {} })
+    await res.body.arrayBuffer()
+    keepAliveRequests++
+    if (res.headers.connection === 'close') closes++
+    return res.statusCode
+  })
+  const freshLoop = loop(async (target) => (await getFresh(ca, port, target.path, target.headers)).status)
+  const http2Loop = loop((target) => h2.get(target.path, target.headers))
   const loops = [
     ...Array.from({ length: options.keepAlive }, keepAliveLoop),
     ...Array.from({ length: options.fresh }, freshLoop),
@@ -79,8 +119,8 @@ export function startLoad (ca: Buffer, port: number, options: { keepAlive: numbe
       state.running = false
       stopped ??= Promise.all(loops)
         .then(() => { h2.close() })
-        .then(() => agent.close())
-        .then(() => ({ ok, failed: errors.length, errors }))
+        .then(() => Promise.all(clients.map((client) => client.close())))
+        .then(() => ({ ok, failed: errors.length, errors, keepAliveRequests, keepAliveConnections, closes, goaways }))
       return stopped
     }
   }

@@ -174,3 +174,25 @@ export async function waitUntilGone (pids: readonly number[], timeoutMs = 10_000
   }
   return alive
 }
+
+/**
+ * The rolling reload's promise, read from the primary's lifecycle lines: each
+ * old worker is told to drain only after its replacement listens. Returns
+ * one message per broken pair, and how many pairs were checked.
+ */
+export function reloadOrder (lines: readonly LogLine[]): { checked: number, violations: string[] } {
+  const primary = lines.filter((l) => l.role === 'primary')
+  const at = (msg: string, pid: unknown): number => primary.findIndex((l) => l.msg === msg && l.workerPid === pid)
+  const violations: string[] = []
+  let checked = 0
+  for (const forked of primary.filter((l) => l.msg === 'worker forked' && l.replacesPid !== undefined)) {
+    const draining = at('worker draining', forked.replacesPid)
+    if (draining === -1) continue
+    checked++
+    const listening = at('worker listening', forked.workerPid)
+    if (listening === -1 || listening > draining) {
+      violations.push(`worker ${String(forked.replacesPid)} was told to drain before its replacement ${String(forked.workerPid)} listened`)
+    }
+  }
+  return { checked, violations }
+}
