@@ -97,7 +97,13 @@ export class ConnectionAccounting {
   /** Closes every connection now (forced shutdown). */
   destroyAll (): void {
     this.#shuttingDown = true
-    for (const socket of this.#sockets) socket.destroy()
+    for (const socket of this.#sockets) {
+      // Destroying the raw socket makes the TLS socket above it report a
+      // premature close, which would read as the client's reset.
+      const state = stateOf(socket)
+      if (state !== undefined && state.cause === undefined) state.cause = 'shutdown'
+      socket.destroy()
+    }
   }
 
   // A close nobody reported an error for. The client left before a complete
@@ -142,9 +148,11 @@ export function classify (error: NodeJS.ErrnoException & { reason?: string }, in
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { cause: 'timeout', reason: inRequest ? 'request' : 'headers' }
   if (code === 'ETIMEDOUT') return { cause: 'timeout', reason: 'socket' }
   if (resetCodes.has(code)) return { cause: 'client_reset', reason: '' }
+  // Parser errors carry a `reason` too: tell them apart before TLS's.
+  if (code === 'HPE_INVALID_EOF_STATE') return { cause: 'client_closed', reason: 'during request' }
+  if (code.startsWith('HPE_')) return { cause: 'http_error', reason: code }
   if (code.startsWith('ERR_SSL_') || error.reason !== undefined) {
     return { cause: 'tls_error', reason: error.reason ?? code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, ' ') }
   }
-  if (code.startsWith('HPE_')) return { cause: 'http_error', reason: code }
   return { cause: 'error', reason: code }
 }
