@@ -20,9 +20,12 @@ interface Options {
   readonly stopAfterForks?: number
 }
 
-function recordingHost (options: Options): { host: ReloadHost, events: string[], results: string[] } {
+interface Line { level: number, msg: string, [field: string]: unknown }
+
+function recordingHost (options: Options): { host: ReloadHost, events: string[], results: string[], lines: Line[] } {
   const events: string[] = []
   const results: string[] = []
+  const lines: Line[] = []
   let nextId = 1
   let generation = 1
   let forks = 0
@@ -32,7 +35,7 @@ function recordingHost (options: Options): { host: ReloadHost, events: string[],
   }
   const workers = Array.from({ length: options.old }, () => make(1, false))
   const host: ReloadHost = {
-    log: pino({ level: 'silent' }),
+    log: pino({ level: 'info', base: null, timestamp: false }, { write: (line: string) => { lines.push(JSON.parse(line) as Line) } }),
     reread: options.reread ?? (() => ({ workers: options.next }) as unknown as Config),
     apply: () => ++generation,
     workers: () => workers,
@@ -61,14 +64,18 @@ function recordingHost (options: Options): { host: ReloadHost, events: string[],
     stopping: () => options.stopAfterForks !== undefined && forks >= options.stopAfterForks,
     result: (result) => { results.push(result) }
   }
-  return { host, events, results }
+  return { host, events, results, lines }
 }
 
 t.test('one at a time: each old worker drains only after its replacement listens', async (t) => {
-  const { host, events, results } = recordingHost({ old: 2, next: 2 })
+  const { host, events, results, lines } = recordingHost({ old: 2, next: 2 })
   await rollingReload(host)
   t.same(events, ['fork 3 for 1', 'listening 3', 'drain 1', 'fork 4 for 2', 'listening 4', 'drain 2'])
   t.same(results, ['done'])
+  t.same(lines, [
+    { level: 30, generation: 2, workers: 2, msg: 'reload: replacing workers one at a time' },
+    { level: 30, generation: 2, workers: [1003, 1004], msg: 'reload complete' }
+  ], 'the operator sees the generation and the new pids')
 })
 
 t.test('more workers than before: the extra ones are forked after the replacements', async (t) => {
@@ -86,14 +93,15 @@ t.test('fewer workers than before: the surplus drains after the last replacement
 })
 
 t.test('a replacement that fails ends the reload; the old workers left keep serving', async (t) => {
-  const { host, events, results } = recordingHost({ old: 2, next: 2, failing: [4] })
+  const { host, events, results, lines } = recordingHost({ old: 2, next: 2, failing: [4] })
   await rollingReload(host)
   t.same(events, ['fork 3 for 1', 'listening 3', 'drain 1', 'fork 4 for 2', 'exit 4'])
   t.same(results, ['failed'])
+  t.same(lines.at(-1), { level: 50, generation: 2, worker: 4, msg: 'reload failed: a replacement did not start; the running workers keep serving' })
 })
 
 t.test('an invalid configuration is refused before any worker is touched', async (t) => {
-  const { host, events, results } = recordingHost({
+  const { host, events, results, lines } = recordingHost({
     old: 2,
     next: 2,
     reread: () => { throw new SeraphError('SERAPH_ERR_CERT_INVALID', '--cert', '/x.pem') }
@@ -101,6 +109,7 @@ t.test('an invalid configuration is refused before any worker is touched', async
   await rollingReload(host)
   t.same(events, [])
   t.same(results, ['refused'])
+  t.same(lines, [{ level: 50, code: 'SERAPH_ERR_CERT_INVALID', msg: 'reload refused, the running workers keep serving: --cert /x.pem: not a PEM certificate' }])
 })
 
 t.test('a shutdown during the reload stops it before the next fork', async (t) => {
