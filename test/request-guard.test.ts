@@ -13,4 +13,3 @@ t.test('escapes and file-system tricks are refused', async (t) => {
     t.notOk(isSafeRequestPath(path), JSON.stringify(path))
   }
 })
-
