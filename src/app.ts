@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:https'
+import type { TlsOptions } from 'node:tls'
 import { STATUS_CODES } from 'node:http'
 import { join } from 'node:path'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
@@ -36,6 +37,8 @@ export interface AppOptions {
   readonly fileCacheBytes?: number
   /** How old a cached answer may be before the disk is checked again (default 1 s). */
   readonly fileCacheRevalidateMs?: number
+  /** Picks the certificate by server name (sni-contexts.ts); set at creation, as Node reads it only then. */
+  readonly sniCallback?: TlsOptions['SNICallback']
 }
 
 /** The defaults of the CLI flags (see options.ts). */
@@ -62,6 +65,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   const http2 = options.http2 ?? true
   const tlsOptions = {
     ...secureContextOptions(options.tls),
+    ...(options.sniCallback === undefined ? {} : { SNICallback: options.sniCallback }),
     handshakeTimeout: limits.handshakeTimeoutMs,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,

@@ -13,13 +13,21 @@ const validHost = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0
  * same host, path and query over HTTPS. The Host header is validated, so the
  * answer can only point at the host the client asked for.
  */
-export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger): Server {
+export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger,
+  answerFirst?: (request: IncomingMessage, response: ServerResponse) => boolean): Server {
   const server = createServer({
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionsCheckingInterval: deadlineCheckIntervalMs(limits)
-  }, (request, response) => redirect(request, response, httpsPort, logger))
+  }, (request, response) => {
+    // ACME HTTP-01 answers (acme-challenge-responder.ts) come before the redirect.
+    if (answerFirst?.(request, response) === true) {
+      logAccess(logger, { method: request.method, http: request.httpVersion, scheme: 'http', url: request.url ?? '', status: 200, bytes: 0, ms: 0 })
+      return
+    }
+    redirect(request, response, httpsPort, logger)
+  })
   server.maxConnections = limits.maxConnections
   server.on('clientError', (_err, socket) => socket.destroy())
   return server
