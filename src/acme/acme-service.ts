@@ -1,18 +1,14 @@
 import { X509Certificate } from 'node:crypto'
-import { Agent } from 'node:https'
-import { rootCertificates } from 'node:tls'
-import { axios as acmeAxios, Client, crypto as acmeCrypto, setLogger } from 'acme-client'
+import { Client, crypto as acmeCrypto, setLogger } from 'acme-client'
 import type { AcmeConfig } from '../acme-config.js'
 import type { Logger } from '../logger.js'
 import type { AcmeChallenge, CertificateEntry } from '../messages.js'
 import { AcmeMetrics } from './acme-metrics.js'
+import { configureCaHttp } from './ca-http.js'
 import { ChallengeRegistry } from './challenge-registry.js'
 import { maxTimerMs, renewalTime, retryDelay } from './renewal-schedule.js'
 import { StateStore, type StoredCertificate } from './state-store.js'
 import { temporaryCertificate } from './temporary-certificate.js'
-
-/** How long one request to the CA may take before the order fails (and is retried later). */
-const caTimeoutMs = 30_000
 
 interface Served {
   readonly stored: StoredCertificate
@@ -86,10 +82,7 @@ export class AcmeService {
 
   /** Plans every name's next order (at once for those without a certificate). */
   start (): void {
-    if (this.#config.ca !== undefined) {
-      acmeAxios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, this.#config.ca], keepAlive: true })
-    }
-    acmeAxios.defaults.timeout = caTimeoutMs
+    configureCaHttp(this.#config.ca)
     setLogger((message) => this.#log.debug({ detail: message }, 'acme-client'))
     for (const name of this.names) {
       const served = this.#served.get(name) as Served
@@ -214,7 +207,7 @@ export class AcmeService {
   }
 }
 
-/** Serial and validity of a stored chain's leaf; undefined when it cannot be read or the key does not match. */
+/** Serial and validity of a stored chain's leaf; undefined when it cannot be read. */
 function describe (stored: StoredCertificate, temporary: boolean): Served | undefined {
   try {
     const leaf = new X509Certificate(stored.chain)
