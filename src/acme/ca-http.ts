@@ -23,7 +23,6 @@ export function configureCaHttp (extraCa: string | undefined): void {
   // passes such an error on without its axios config, which acme-client's
   // interceptor then lets through unchanged.
   const id = acmeAxios.interceptors.response.use(null, (error: { response?: unknown, code?: string, message: string }) => {
-    // eslint-disable-next-line no-throw-literal -- axios' own error, passed on as it came
     if (error.response !== undefined) throw error
     throw Object.assign(new Error(`the ACME server cannot be reached: ${error.code ?? error.message}`), { code: error.code })
   })
