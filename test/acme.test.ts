@@ -124,3 +124,22 @@ t.test('SNI with two manual pairs: each name its certificate, no SNI or an unkno
   t.equal((await probeName(port, undefined)).names, 'DNS:one.test', 'no server name: the first pair')
   t.equal((await probeName(port, 'other.test')).names, 'DNS:one.test', 'unknown name: the first pair')
 })
+
+t.test('a worker killed and a SIGHUP reload during an order: the order still completes', async (t) => {
+  const { port, redirectPort } = await ports()
+  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  const stateDir = tempDir(t)
+  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', String(port), '--redirect-port', String(redirectPort)])
+  // Right after ready the first order is running: kill a worker, then reload.
+  const victim = seraph.liveWorkerPids()[0] as number
+  process.kill(victim, 'SIGKILL')
+  await seraph.waitForLine((l) => l.msg === 'worker died unexpectedly' && l.workerPid === victim, 'the death')
+  seraph.signal('SIGHUP')
+  for (const name of names) {
+    await seraph.waitForLine((l) => l.msg === 'certificate obtained' && (l.names as string[]).includes(name), `certificate obtained for ${name}`, 60_000)
+  }
+  await seraph.waitForLine((l) => l.msg === 'reload complete', 'reload complete', 30_000)
+  const root = await pebble.root()
+  for (const name of names) t.ok((await probeName(port, name, root)).authorized, `${name} served by the new workers`)
+  t.equal(seraph.child.exitCode, null)
+})
