@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import type { Server } from 'node:https'
+import type { TlsOptions } from 'node:tls'
 import { STATUS_CODES } from 'node:http'
 import { join } from 'node:path'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
@@ -44,6 +45,8 @@ export interface AppOptions {
   readonly followSymlinks?: boolean
   /** Never served, even through a link or with `followSymlinks`: certificates, keys, state. */
   readonly privatePaths?: readonly string[]
+  /** Picks the certificate by server name (sni-contexts.ts); set at creation, as Node reads it only then. */
+  readonly sniCallback?: TlsOptions['SNICallback']
 }
 
 /** The defaults of the CLI flags (see options.ts). */
@@ -70,6 +73,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   const http2 = options.http2 ?? true
   const tlsOptions = {
     ...secureContextOptions(options.tls),
+    ...(options.sniCallback === undefined ? {} : { SNICallback: options.sniCallback }),
     handshakeTimeout: limits.handshakeTimeoutMs,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,

@@ -5,6 +5,7 @@
  * on stderr and exit code 1, never a stack trace.
  */
 import { ensureDevCertificate, expiryWarningDays, loadCertificatePair } from './certificates.js'
+import { certificateNames } from './certificate-names.js'
 import { parseCommandLine, type Config } from './config.js'
 import { isSeraphError, type SeraphError } from './errors.js'
 import { createLogger, type Logger } from './logger.js'
@@ -17,21 +18,27 @@ function exitWithError (error: SeraphError): never {
   process.exit(1)
 }
 
-async function resolveCertificate (config: Config, log: Logger): Promise<{ certPath: string, keyPath: string }> {
+async function resolveCertificate (config: Config, log: Logger): Promise<{ certPath: string, keyPath: string, manualNames: string[] }> {
   if (config.cert !== undefined && config.key !== undefined) {
-    const pair = loadCertificatePair(config.cert, config.key)
-    if (pair.daysLeft < expiryWarningDays) {
-      log.warn({ cert: config.cert, notAfter: pair.notAfter.toISOString(), daysLeft: pair.daysLeft }, 'certificate expires soon')
+    const manualNames: string[] = []
+    for (const { cert, key } of config.certPairs) {
+      const pair = loadCertificatePair(cert, key)
+      if (pair.daysLeft < expiryWarningDays) {
+        log.warn({ cert, notAfter: pair.notAfter.toISOString(), daysLeft: pair.daysLeft }, 'certificate expires soon')
+      }
+      manualNames.push(...certificateNames(pair.cert))
+      log.info({ cert, subject: pair.subject, notAfter: pair.notAfter.toISOString() }, 'certificate loaded')
     }
-    log.info({ cert: config.cert, subject: pair.subject, notAfter: pair.notAfter.toISOString() }, 'certificate loaded')
-    return { certPath: config.cert, keyPath: config.key }
+    return { certPath: config.cert, keyPath: config.key, manualNames }
   }
+  // --domain alone: the ACME certificates (temporary ones at first) are all there is.
+  if (config.acme !== undefined) return { certPath: '', keyPath: '', manualNames: [] }
   const dev = await ensureDevCertificate(devCertDir)
   // Validate it like any other pair, so a damaged dev-cert/ fails clearly.
   loadCertificatePair(dev.certPath, dev.keyPath)
   log.info({ cert: dev.certPath, ca: dev.caPath, created: dev.created },
     'using the development certificate; trust its CA file to avoid browser warnings, or pass --cert and --key')
-  return { certPath: dev.certPath, keyPath: dev.keyPath }
+  return { certPath: dev.certPath, keyPath: dev.keyPath, manualNames: [] }
 }
 
 async function main (): Promise<void> {
@@ -46,13 +53,14 @@ async function main (): Promise<void> {
   }
   const { config } = request
   const log = createLogger({ role: 'primary', level: config.logLevel })
-  const { certPath, keyPath } = await resolveCertificate(config, log)
+  const { certPath, keyPath, manualNames } = await resolveCertificate(config, log)
 
   const primary = new Primary({
     config,
     logger: log,
     certPath,
     keyPath,
+    manualNames,
     rereadConfig: () => {
       const again = parseCommandLine(process.argv.slice(2), process.env)
       if (again.action !== 'serve') throw new Error('unexpected --help or --version')

@@ -15,6 +15,11 @@ export interface WorkerState {
   draining: boolean
 }
 
+export interface ExtraStatus {
+  readonly registry: Registry
+  health (): Record<string, unknown>
+}
+
 /**
  * The admin listener's view of the cluster: every worker's counters, merged
  * with prom-client's AggregatorRegistry, the primary's own, and per-worker state.
@@ -28,7 +33,11 @@ export class ClusterStatus implements AdminSource {
   readonly #restarts = new Counter({ name: 'seraph_worker_restarts_total', help: 'Workers replaced after an unexpected exit', registers: [this.#registry] })
   readonly #reloads = new Counter({ name: 'seraph_reloads_total', help: 'Rolling reloads, by result', labelNames: ['result'], registers: [this.#registry] })
 
-  constructor (workers: () => WorkerState[], wanted: () => number, stopping: () => boolean, sessions: () => number) {
+  readonly #extra: ExtraStatus | undefined
+
+  /** `extra`: metrics and health fields of the primary's own services (ACME). */
+  constructor (workers: () => WorkerState[], wanted: () => number, stopping: () => boolean, sessions: () => number, extra?: ExtraStatus) {
+    this.#extra = extra
     this.#workers = workers
     this.#wanted = wanted
     this.#stopping = stopping
@@ -64,7 +73,8 @@ export class ClusterStatus implements AdminSource {
   async metrics (): Promise<string> {
     const reports = await this.#collect()
     const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
-    return AggregatorRegistry.aggregate([...perWorker, await this.#registry.getMetricsAsJSON()]).metrics()
+    const extra = this.#extra === undefined ? [] : [await this.#extra.registry.getMetricsAsJSON()]
+    return AggregatorRegistry.aggregate([...perWorker, await this.#registry.getMetricsAsJSON(), ...extra]).metrics()
   }
 
   async health (): Promise<{ healthy: boolean, [field: string]: unknown }> {
@@ -80,6 +90,6 @@ export class ClusterStatus implements AdminSource {
       connectionsOpen: report?.connectionsOpen ?? null
     }))
     const serving = workers.filter((w) => w.state === 'listening').length
-    return { healthy: serving > 0 && !this.#stopping(), stopping: this.#stopping(), workersWanted: this.#wanted(), workers }
+    return { healthy: serving > 0 && !this.#stopping(), stopping: this.#stopping(), workersWanted: this.#wanted(), workers, ...this.#extra?.health() }
   }
 }

@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
+import { acmeConfig, type AcmeConfig } from './acme-config.js'
 import { SeraphError } from './errors.js'
 import { defaultContentSecurityPolicy, optionSpecs, type LogLevel, type OptionName, type OptionSpec } from './options.js'
 import { bundledPublicDir } from './package-info.js'
@@ -15,6 +16,10 @@ export interface Config {
   /** Both set, or both `undefined` for the development certificate. */
   readonly cert: string | undefined
   readonly key: string | undefined
+  /** Every --cert/--key pair, in order (the first is `cert`/`key`); for SNI. */
+  readonly certPairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>
+  /** `undefined`: no --domain, no ACME. */
+  readonly acme: AcmeConfig | undefined
   readonly logLevel: LogLevel
   readonly shutdownTimeoutMs: number
   /** `undefined`: no admin listener. */
@@ -81,13 +86,14 @@ export function parseCommandLine (argv: readonly string[], env: NodeJS.ProcessEn
   for (const [name, spec] of Object.entries(optionSpecs) as Array<[OptionName, OptionSpec]>) {
     const fromEnv = spec.env === undefined ? undefined : env[spec.env]
     if (values[name] === undefined && fromEnv !== undefined && fromEnv !== '') {
-      values[name] = fromEnv
+      // A repeatable option's variable is a comma-separated list.
+      values[name] = spec.repeatable === true ? fromEnv.split(',').map((v) => v.trim()).join(listSeparator) : fromEnv
       labels.set(name, `${spec.env as string} (${spec.flag})`)
     }
   }
   // Errors name where the bad value came from: the flag, or its variable.
   const label = (name: OptionName): string => labels.get(name) ?? optionSpecs[name].flag
-  return { action: 'serve', config: validate(values, label, cwd) }
+  return { action: 'serve', config: validate(values, label, cwd, env) }
 }
 
 // Hand-rolled rather than util.parseArgs: its errors are multi-line and talk
@@ -109,22 +115,30 @@ function readArgv (argv: readonly string[]): RawValues {
     }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
     if (value === undefined || (eq === -1 && value.startsWith('--'))) throw new SeraphError('SERAPH_ERR_MISSING_VALUE', flag)
-    values[name] = value
+    // A repeatable flag collects every value; others keep the last one.
+    const before = values[name]
+    values[name] = spec.repeatable === true && typeof before === 'string' ? `${before}${listSeparator}${value}` : value
   }
   return values
 }
 
-type Label = (name: OptionName) => string
+const listSeparator = '\0'
 
-function validate (values: RawValues, label: Label, cwd: string): Config {
+export type Label = (name: OptionName) => string
+
+function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.ProcessEnv): Config {
   const text = (name: OptionName): string | undefined => {
     const value = values[name]
     return typeof value === 'string' ? value : undefined
   }
-  const cert = text('cert')
-  const key = text('key')
-  if (cert !== undefined && key === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', label('cert'), '--key')
-  if (key !== undefined && cert === undefined) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', label('key'), '--cert')
+  const list = (name: OptionName): string[] => text(name)?.split(listSeparator) ?? []
+  const certs = list('cert')
+  const keys = list('key')
+  if (certs.length > keys.length) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', label('cert'), '--key')
+  if (keys.length > certs.length) throw new SeraphError('SERAPH_ERR_CERT_PAIR_INCOMPLETE', label('key'), '--cert')
+  const certPairs = certs.map((c, i) => ({ cert: resolve(cwd, c), key: resolve(cwd, keys[i] as string) }))
+  const cert = certPairs[0]?.cert
+  const key = certPairs[0]?.key
   const host = text('host')
   if (host !== undefined && host.trim() === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', label('host'))
   const limits: ConnectionLimits = {
@@ -161,8 +175,18 @@ function validate (values: RawValues, label: Label, cwd: string): Config {
     port: integer('port', label('port'), text('port'), 8443),
     workers: integer('workers', label('workers'), text('workers'), availableParallelism()),
     root: directory(label('root'), text('root'), cwd),
-    cert: cert === undefined ? undefined : resolve(cwd, cert),
-    key: key === undefined ? undefined : resolve(cwd, key),
+    cert,
+    key,
+    certPairs,
+    acme: acmeConfig({
+      domains: list('domain'),
+      directory: text('acmeDirectory'),
+      email: text('acmeEmail'),
+      caFile: text('acmeCa'),
+      challenge: text('acmeChallenge') === undefined ? undefined : choice('acmeChallenge', label('acmeChallenge'), text('acmeChallenge'), 'http-01'),
+      stateDir: text('stateDir'),
+      redirectPort: text('redirectPort') !== undefined
+    }, label, cwd, env),
     logLevel: choice('logLevel', label('logLevel'), text('logLevel'), 'info') as LogLevel,
     shutdownTimeoutMs: duration('shutdownTimeout', label('shutdownTimeout'), text('shutdownTimeout'), 10_000)
   }

@@ -32,7 +32,30 @@ export interface WorkerSettings {
   readonly privatePaths: readonly string[]
   /** A 'redirect-handle' message follows, with the --redirect-port socket. */
   readonly redirect: boolean
+  /** --cert/--key pairs after the first (`certPath`/`keyPath`), chosen by SNI. */
+  readonly extraPairs: ReadonlyArray<{ readonly certPath: string, readonly keyPath: string }>
+  /** With --domain and no --cert: the first ACME certificate, not the files, is the default. */
+  readonly acmeDefault: boolean
+  /** The ACME certificates as they are now (a replacement worker starts with them). */
+  readonly certificates: readonly CertificateEntry[]
+  readonly challenges: readonly AcmeChallenge[]
 }
+
+/** A certificate the primary obtained (or a temporary one), PEM; `names` are its SNI names. */
+export interface CertificateEntry {
+  readonly names: readonly string[]
+  /** Hex serial of the leaf, for the logs and the tests. */
+  readonly serial: string
+  readonly cert: string
+  readonly key: string
+}
+
+/** An ACME challenge a worker must answer, whichever worker the CA's connection reaches. */
+export type AcmeChallenge =
+  /** Answered at http://NAME/.well-known/acme-challenge/TOKEN on the --redirect-port listener. */
+  | { readonly type: 'http-01', readonly token: string, readonly keyAuthorization: string }
+  /** RFC 8737: this certificate, to connections for `name` that offer only the ALPN protocol acme-tls/1. */
+  | { readonly type: 'tls-alpn-01', readonly name: string, readonly cert: string, readonly key: string }
 
 /** A worker's counters and state, as the admin listener reports them. */
 export interface WorkerReport {
@@ -57,6 +80,10 @@ export type PrimaryMessage =
   | { readonly act: 'session-ids', readonly ids: readonly string[] }
   /** The answer to 'session-get': base64 session data, or null. */
   | { readonly act: 'session', readonly requestId: number, readonly data: string | null }
+  /** Every ACME certificate now: replaces the previous set for new handshakes. */
+  | { readonly act: 'certificates', readonly certificates: readonly CertificateEntry[] }
+  /** Every pending ACME challenge now: replaces the previous set. */
+  | { readonly act: 'acme-challenges', readonly version: number, readonly challenges: readonly AcmeChallenge[] }
 
 export type WorkerMessage =
   /** The worker's message handler is installed: it can take the 'start' message now. */
@@ -68,6 +95,8 @@ export type WorkerMessage =
   /** A new TLS 1.2 session to share (ids and data base64). */
   | { readonly act: 'session-store', readonly id: string, readonly data: string }
   | { readonly act: 'session-get', readonly requestId: number, readonly id: string }
+  /** The worker answers the challenges of this 'acme-challenges' version now. */
+  | { readonly act: 'acme-challenges-applied', readonly version: number }
 
 type Acts<M extends { act: string }> = M['act']
 

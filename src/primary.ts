@@ -15,13 +15,16 @@ import type { Config } from './config.js'
 import { isSeraphError, isSeraphErrorCode, SeraphError } from './errors.js'
 import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
 import type { Logger } from './logger.js'
-import { dispatch, type DispatchTable, type DrainMode, type WorkerMessage } from './messages.js'
+import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage } from './messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
 import { rollingReload } from './rolling-reload.js'
 import { devCertDir } from './package-info.js'
 import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './shared-tls-state.js'
 import { workerSettings } from './worker-settings.js'
+import { AcmeService } from './acme/acme-service.js'
+import { ChallengeAcks } from './acme/challenge-acks.js'
+import { coversName } from './certificate-names.js'
 
 const workerScript = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
 
@@ -33,6 +36,8 @@ export interface PrimaryOptions {
   readonly logger: Logger
   readonly certPath: string
   readonly keyPath: string
+  /** DNS names of every --cert pair: ACME never orders those. */
+  readonly manualNames?: readonly string[]
   /** Reads the configuration again, for SIGHUP; throws a SeraphError when it is invalid. */
   readonly rereadConfig?: () => Config
   readonly restartPolicy?: RestartPolicyOptions
@@ -49,6 +54,9 @@ export class Primary {
   readonly #listeners = new Map<number, (listening: boolean) => void>()
   readonly #status: ClusterStatus
   readonly #shared: SharedTlsState
+  readonly #acme: AcmeService | undefined
+  readonly #acks = new ChallengeAcks()
+  readonly #started = new Set<number>()
   #config: Config
   #generation = 1
   #socket: BoundSocket | undefined
@@ -67,8 +75,21 @@ export class Primary {
     this.#log = options.logger
     this.#policy = new RestartPolicy(options.restartPolicy)
     this.#shared = new SharedTlsState(options.config.tls)
+    const acme = options.config.acme
+    this.#acme = acme === undefined
+      ? undefined
+      : new AcmeService({
+        config: acme,
+        log: this.#log,
+        manualNames: (name) => coversName(options.manualNames ?? [], name),
+        publishCertificates: (certificates) => this.#sendToStarted({ act: 'certificates', certificates }),
+        publishChallenges: (version, challenges) => this.#acks.publish(version, challenges, [...this.#workers.values()]
+          .filter((s) => this.#started.has(s.worker.id) && s.worker.isConnected())
+          .map((s) => ({ id: s.worker.id, send: (message) => s.worker.send(message) })))
+      })
     this.#status = new ClusterStatus(() => [...this.#workers.values()], () => this.#config.workers, () => this.#stopping,
-      () => this.#shared.cachedSessions)
+      () => this.#shared.cachedSessions,
+      this.#acme === undefined ? undefined : { registry: this.#acme.metrics.registry, health: () => ({ certificates: this.#acme?.health() }) })
   }
 
   /** Binds the port, starts the workers and resolves once every one of them listens. */
@@ -82,10 +103,13 @@ export class Primary {
       this.#admin = admin.server
       adminUrl = `http://127.0.0.1:${admin.port}/`
     }
+    // Stored or temporary certificates: the workers start with them; the CA is asked only after.
+    await this.#acme?.prepare()
     cluster.setupPrimary({ exec: workerScript, args: [], silent: false })
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
     const ready = new Promise<void>((resolve) => { this.#onReady = resolve })
     for (let i = 0; i < config.workers; i++) this.#fork(false)
+    this.#acme?.start()
     this.#shared.startRotation((keys) => {
       this.#broadcastTicketKeys(keys)
       this.#log.info('session-ticket keys rotated')
@@ -108,6 +132,7 @@ export class Primary {
     for (const timer of this.#restartTimers) clearTimeout(timer)
     this.#restartTimers.clear()
     this.#shared.stopRotation()
+    this.#acme?.stop()
     this.#log.info({ force, workers: this.#workers.size }, force ? 'forcing shutdown' : 'shutting down')
     for (const state of this.#workers.values()) this.#drain(state, 'shutdown', force)
     if (!force) {
@@ -141,7 +166,7 @@ export class Primary {
         if (next.host !== this.#config.host || next.port !== this.#config.port) {
           throw new Error('--host and --port cannot change on reload; restart seraph instead')
         }
-        loadCertificatePair(this.#options.certPath, this.#options.keyPath)
+        for (const pair of next.certPairs) loadCertificatePair(pair.cert, pair.key)
         const keys = this.#shared.rereadKeyFile()
         if (keys !== undefined) this.#broadcastTicketKeys(keys)
         return next
@@ -162,7 +187,10 @@ export class Primary {
   /** SIGUSR2: every worker re-reads the certificate and applies it to new handshakes; no connection is touched. */
   reloadCertificate (): void {
     try {
+      // ACME certificates need no signal: they reach the workers when renewed.
+      if (this.#options.certPath === '') return this.#log.info('certificate reload: no --cert to re-read')
       const pair = loadCertificatePair(this.#options.certPath, this.#options.keyPath)
+      for (const extra of this.#config.certPairs.slice(1)) loadCertificatePair(extra.cert, extra.key)
       this.#log.info({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter.toISOString() }, 'certificate reload')
     } catch (err) {
       this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `certificate reload refused, the current one stays: ${(err as Error).message}`)
@@ -200,6 +228,7 @@ export class Primary {
           if (other.isConnected()) other.send({ act: 'session-ids', ids: [message.id] })
         }
       },
+      'acme-challenges-applied': (message) => this.#acks.applied(worker.id, message.version),
       'session-get': (message) => {
         if (worker.isConnected()) worker.send({ act: 'session', requestId: message.requestId, data: this.#shared.fetchSession(message.id) })
       }
@@ -218,9 +247,19 @@ export class Primary {
       certPath: this.#options.certPath,
       keyPath: this.#options.keyPath,
       redirect: this.#redirectSocket !== undefined,
+      extraPairs: config.certPairs.slice(1).map((pair) => ({ certPath: pair.cert, keyPath: pair.key })),
+      acmeDefault: config.cert === undefined && this.#acme !== undefined,
+      certificates: this.#acme?.certificates ?? [],
+      challenges: this.#acme?.challenges ?? [],
       // The development CA's key lives beside its certificate: never servable either.
-      privatePaths: [this.#options.certPath, this.#options.keyPath, devCertDir, ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile])]
+      privatePaths: [
+        this.#options.certPath, this.#options.keyPath, devCertDir,
+        ...config.certPairs.flatMap((pair) => [pair.cert, pair.key]),
+        ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile]),
+        ...(config.acme === undefined ? [] : [config.acme.stateDir])
+      ]
     })
+    this.#started.add(worker.id)
     // The bound socket travels with the message; each worker listens on it.
     worker.send({ act: 'start', settings }, this.#socket?.handle as never)
     const ids = this.#shared.sessionIds()
@@ -270,6 +309,8 @@ export class Primary {
     const state = this.#workers.get(worker.id)
     if (state === undefined) return
     this.#workers.delete(worker.id)
+    this.#started.delete(worker.id)
+    this.#acks.gone(worker.id)
     this.#listeners.get(worker.id)?.(false)
     this.#listeners.delete(worker.id)
     const fields = { worker: worker.id, workerPid: worker.process.pid, code, signal }
@@ -297,6 +338,12 @@ export class Primary {
       this.#fork(false, state)
     }, decision.delayMs)
     this.#restartTimers.add(timer)
+  }
+
+  #sendToStarted (message: PrimaryMessage): void {
+    for (const { worker } of this.#workers.values()) {
+      if (this.#started.has(worker.id) && worker.isConnected()) worker.send(message)
+    }
   }
 
   #broadcastTicketKeys (keys: string): void {

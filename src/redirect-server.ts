@@ -9,13 +9,21 @@ import { hasConflictingHost } from './host-header.js'
 // port: anything else (a path, credentials, spaces) could redirect elsewhere.
 const validHost = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i
 
+export interface RedirectHooks {
+  /** While true, every response asks the client to close its connection (drain-rule.ts). */
+  readonly isDraining?: () => boolean
+  /** Answers a request before the redirect (ACME HTTP-01); true when it did. */
+  readonly answerFirst?: (request: IncomingMessage, response: ServerResponse) => boolean
+}
+
 /**
  * The plain-HTTP listener of `--redirect-port`: every request gets a 301
  * (GET, HEAD) or 308 (other methods, which keeps the method and body) to the
  * same host, path and query over HTTPS. The Host header is validated, so the
  * answer can only point at the host the client asked for.
  */
-export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger, isDraining?: () => boolean): Server {
+export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger, hooks: RedirectHooks = {}): Server {
+  const { isDraining, answerFirst } = hooks
   const server = createServer({
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -23,6 +31,11 @@ export function createRedirectServer (httpsPort: number, limits: ConnectionLimit
     connectionsCheckingInterval: deadlineCheckIntervalMs(limits)
   }, (request, response) => {
     if (closesWhileDraining(request, isDraining)) response.setHeader('connection', 'close')
+    // ACME HTTP-01 answers (acme-challenge-responder.ts) come before the redirect.
+    if (answerFirst?.(request, response) === true) {
+      logAccess(logger, { method: request.method, http: request.httpVersion, scheme: 'http', url: request.url ?? '', status: 200, bytes: 0, ms: 0 })
+      return
+    }
     redirect(request, response, httpsPort, logger)
   })
   server.maxConnections = limits.maxConnections

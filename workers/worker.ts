@@ -14,13 +14,15 @@ import { buildApp, type App } from '../src/app.js'
 import { ConnectionAccounting } from '../src/connection-accounting.js'
 import { isSeraphError } from '../src/errors.js'
 import { createLogOutput, type Logger } from '../src/logger.js'
-import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
+import { dispatch, type CertificateEntry, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage, type WorkerSettings } from '../src/messages.js'
 import { LRUCache } from 'lru-cache'
 import { PendingReplies } from '../src/pending-replies.js'
 import { createRedirectServer } from '../src/redirect-server.js'
 import { secureContextOptions, type TlsMaterial } from '../src/tls-options.js'
 import { sessionProtocolVersion, tls13 } from '../src/tls-session-data.js'
 import { WorkerMetrics } from '../src/worker-metrics.js'
+import { SniContexts } from '../src/sni-contexts.js'
+import { AcmeChallengeResponder } from '../src/acme-challenge-responder.js'
 
 /** A session lookup that takes longer than this resumes nothing: the client does a full handshake. */
 const sessionLookupTimeoutMs = 200
@@ -43,6 +45,9 @@ let knownSessionIds: LRUCache<string, true> | undefined
 const http2Sessions = new Set<ServerHttp2Session>()
 let redirectServer: HttpServer | undefined
 let receiveRedirectHandle: (message: { httpsPort: number, handle: unknown }) => void = () => {}
+// Both exist before 'start': certificate and challenge updates apply whenever they come.
+const sni = new SniContexts(() => tls === undefined ? {} : secureContextOptions(tls))
+const challenges = new AcmeChallengeResponder()
 const redirectHandle = new Promise<{ httpsPort: number, handle: unknown }>((resolve) => { receiveRedirectHandle = resolve })
 
 function send (message: WorkerMessage, callback?: () => void): void {
@@ -51,9 +56,13 @@ function send (message: WorkerMessage, callback?: () => void): void {
 }
 
 function readTlsMaterial (from: WorkerSettings, ticketKeys: Buffer): TlsMaterial {
+  // --domain without --cert: the first ACME certificate is the default one.
+  const first = from.acmeDefault ? sni.acmeEntries[0] : undefined
+  if (from.acmeDefault && first === undefined) throw new Error('no certificate to serve yet')
+  sni.setManual(from.extraPairs.map((pair) => ({ cert: readFileSync(pair.certPath), key: readFileSync(pair.keyPath) })))
   return {
-    cert: readFileSync(from.certPath),
-    key: readFileSync(from.keyPath),
+    cert: first === undefined ? readFileSync(from.certPath) : Buffer.from(first.cert),
+    key: first === undefined ? readFileSync(from.keyPath) : Buffer.from(first.key),
     ticketKeys,
     sessionTimeoutMs: from.sessionTimeoutMs
   }
@@ -61,6 +70,8 @@ function readTlsMaterial (from: WorkerSettings, ticketKeys: Buffer): TlsMaterial
 
 async function start (startSettings: WorkerSettings, handle: unknown): Promise<void> {
   settings = startSettings
+  sni.setAcme(settings.certificates)
+  challenges.update(settings.challenges)
   const output = createLogOutput({ role: 'worker', level: settings.logLevel, workerId: settings.workerId, buffered: true })
   logger = output.logger
   flushLogs = output.flush
@@ -83,10 +94,12 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
     fileCacheBytes: settings.fileCacheBytes,
     followSymlinks: settings.followSymlinks,
     privatePaths: settings.privatePaths,
+    ...(settings.extraPairs.length > 0 || settings.certificates.length > 0 ? { sniCallback: sni.callback } : {}),
     onResponse: (status) => workerMetrics.response(status)
   })
   await app.ready()
   const server = app.server
+  challenges.attach(server)
   // --max-connections: Node closes the surplus at once and tells us here.
   server.on('drop', () => workerMetrics.rejected())
   if (settings.sessionCache) shareSessionsThroughPrimary(server)
@@ -103,7 +116,10 @@ async function start (startSettings: WorkerSettings, handle: unknown): Promise<v
   await listenOn(server as unknown as HttpServer, handle)
   if (settings.redirect) {
     const { httpsPort, handle: plainHandle } = await redirectHandle
-    const plain = createRedirectServer(httpsPort, settings.limits, logger, () => draining)
+    const plain = createRedirectServer(httpsPort, settings.limits, logger, {
+      isDraining: () => draining,
+      answerFirst: (request, response) => challenges.answerHttp(request, response)
+    })
     await listenOn(plain, plainHandle)
     redirectServer = plain
   }
@@ -201,6 +217,17 @@ function reloadCertificate (): void {
   }
 }
 
+/** New ACME certificates: SNI contexts for new handshakes, and the default one when it is ACME's; open connections keep theirs. */
+function applyAcmeCertificates (certificates: readonly CertificateEntry[]): void {
+  sni.setAcme(certificates)
+  const first = certificates[0]
+  if (app !== undefined && tls !== undefined && settings?.acmeDefault === true && first !== undefined) {
+    tls = { ...tls, cert: Buffer.from(first.cert), key: Buffer.from(first.key) }
+    app.server.setSecureContext(secureContextOptions(tls))
+  }
+  logger?.info({ serials: certificates.map((entry) => entry.serial) }, 'certificates applied')
+}
+
 const handlers: DispatchTable<PrimaryMessage, unknown> = {
   start: (message, handle) => {
     start(message.settings, handle).catch((err: unknown) => {
@@ -227,6 +254,11 @@ const handlers: DispatchTable<PrimaryMessage, unknown> = {
     tls = { ...tls, ticketKeys }
   },
   session: (message) => sessionLookups.settle(message.requestId, message.data),
+  certificates: (message) => applyAcmeCertificates(message.certificates),
+  'acme-challenges': (message) => {
+    challenges.update(message.challenges)
+    send({ act: 'acme-challenges-applied', version: message.version })
+  },
   'session-ids': (message) => {
     knownSessionIds ??= new LRUCache<string, true>({ max: Math.max(1, settings?.sessionCacheSize ?? 20_000) })
     for (const id of message.ids) knownSessionIds.set(id, true)

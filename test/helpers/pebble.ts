@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Agent, request } from 'undici'
+import { makeCertificate, tempDir } from './certificates.js'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export interface Pebble {
+  /** The ACME directory, for --acme-directory. */
+  readonly directoryUrl: string
+  /** The CA of pebble's own HTTPS certificate, for --acme-ca. */
+  readonly caFile: string
+  /** Every line pebble printed. */
+  readonly lines: string[]
+  /** Orders pebble received so far. */
+  orders (): number
+  /** Pebble's root certificate (new at each start), PEM. */
+  root (): Promise<string>
+  /** Resolves with the first line (printed or to come) that matches. */
+  waitForLine (pattern: RegExp, timeoutMs?: number): Promise<string>
+}
+
+export interface PebbleOptions {
+  /** Where pebble's VA connects for HTTP-01 and TLS-ALPN-01: seraph's ports. */
+  readonly httpPort: number
+  readonly tlsPort: number
+  /** certificateValidityPeriod, seconds (pebble's default: 5 years). */
+  readonly validitySeconds?: number
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released: pebble's configuration needs numbers). */
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+const children = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of children) kill(child) })
+
+function kill (child: ChildProcess): void {
+  children.delete(child)
+  // Each child leads its own process group: nothing it started survives.
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    try { process.kill(-child.pid, 'SIGKILL') } catch {}
+  }
+}
+
+function run (t: Teardown, command: string, args: string[], env: NodeJS.ProcessEnv, lines: string[], onLine: () => void): ChildProcess {
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  children.add(child)
+  t.teardown(() => kill(child))
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream! }).on('line', (line) => {
+      lines.push(line)
+      onLine()
+    })
+  }
+  return child
+}
+
+/**
+ * Starts `pebble-challtestsrv` as a DNS server only (every name is
+ * 127.0.0.1) and `pebble` with its own TLS certificate, validating on
+ * `httpPort`/`tlsPort`. Both are killed in teardown.
+ */
+export async function startPebble (t: Teardown, options: PebbleOptions): Promise<Pebble> {
+  const dir = tempDir(t, 'seraph-pebble-')
+  const cert = await makeCertificate(dir, 'tls', { hosts: ['localhost', '127.0.0.1'] })
+  const [dnsPort, dnsManagementPort, acmePort, managementPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  const config = join(dir, 'pebble.json')
+  writeFileSync(config, JSON.stringify({
+    pebble: {
+      listenAddress: `127.0.0.1:${acmePort}`,
+      managementListenAddress: `127.0.0.1:${managementPort}`,
+      certificate: cert.cert,
+      privateKey: cert.key,
+      httpPort: options.httpPort,
+      tlsPort: options.tlsPort,
+      ocspResponderURL: '',
+      externalAccountBindingRequired: false,
+      ...(options.validitySeconds === undefined ? {} : { certificateValidityPeriod: options.validitySeconds })
+    }
+  }))
+  const lines: string[] = []
+  const waiters = new Set<() => void>()
+  const onLine = (): void => { for (const waiter of waiters) waiter() }
+  const waitForLine = (pattern: RegExp, timeoutMs = 20_000): Promise<string> => new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const found = lines.find((line) => pattern.test(line))
+      if (found === undefined) return false
+      waiters.delete(waiter)
+      clearTimeout(timer)
+      resolve(found)
+      return true
+    }
+    const waiter = (): void => { check() }
+    const timer = setTimeout(() => {
+      waiters.delete(waiter)
+      reject(new Error(`pebble: timed out waiting for ${String(pattern)}; output:\n${lines.join('\n')}`))
+    }, timeoutMs)
+    if (!check()) waiters.add(waiter)
+  })
+  run(t, 'pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
+    '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagementPort}`], {}, lines, onLine)
+  await waitForLine(/Creating TCP and UDP DNS-01 challenge server on 127\.0\.0\.1|DNS-01.*127\.0\.0\.1/)
+  // Default nonce rejection stays on (5 %): the client must survive badNonce.
+  run(t, 'pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], { PEBBLE_VA_NOSLEEP: '1' }, lines, onLine)
+  await waitForLine(/Listening on: 127\.0\.0\.1:\d+/)
+  const agent = new Agent({ connect: { ca: cert.ca === undefined ? undefined : (await import('node:fs')).readFileSync(cert.ca) } })
+  t.teardown(() => agent.close())
+  return {
+    directoryUrl: `https://127.0.0.1:${acmePort}/dir`,
+    caFile: cert.ca,
+    lines,
+    orders: () => lines.filter((line) => /POST \/order-plz|There are now \d+ orders|Added order/.test(line)).length,
+    root: async () => (await request(`https://127.0.0.1:${managementPort}/roots/0`, { dispatcher: agent })).body.text(),
+    waitForLine
+  }
+}
