@@ -166,7 +166,7 @@ function fastifyCluster (workers) {
  * @returns {Promise<string>} JSON
  */
 async function seraphCommonHeaders (ctx) {
-  const url = pathToFileURL(join(ctx.seraphDir, 'dist/src/security-headers.js')).href
+  const url = pathToFileURL(join(ctx.seraphDir, 'dist/src/worker/security-headers.js')).href
   const module = /** @type {{ securityHeaderValues: (o: { hstsMaxAgeSeconds: number, contentSecurityPolicy: string }) => Record<string, string>, defaultContentSecurityPolicy: string }} */ (await import(url))
   return JSON.stringify(module.securityHeaderValues({ hstsMaxAgeSeconds: 365 * 24 * 3600, contentSecurityPolicy: module.defaultContentSecurityPolicy }))
 }

@@ -20,7 +20,7 @@ export async function prepareContext (repoRoot, tmpDir, cores) {
   const certDir = join(tmpDir, 'cert')
   await mkdir(certDir)
   const generator = /** @type {{ generateCertificate: (o: { dir: string, hosts?: string[] }) => Promise<void> }} */ (
-    await import(pathToFileURL(join(seraph.dir, 'dist/src/certificate-generator.js')).href))
+    await import(pathToFileURL(join(seraph.dir, 'dist/src/primary/certificate-generator.js')).href))
   await generator.generateCertificate({ dir: certDir, hosts: ['localhost', '127.0.0.1'] })
   return {
     build: seraph.build,

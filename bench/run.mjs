@@ -243,7 +243,7 @@ async function main () {
   const options = parseOptions()
   const started = Date.now()
   const cliPath = join(repoRoot, 'dist/src/cli.js')
-  const generatorPath = join(repoRoot, 'dist/src/certificate-generator.js')
+  const generatorPath = join(repoRoot, 'dist/src/primary/certificate-generator.js')
   if (!existsSync(cliPath) || !existsSync(generatorPath)) fail('dist/ is missing: run `npm run build` first (npm run bench does)')
 
   const cores = availableParallelism()

@@ -7,12 +7,12 @@
 import { Stryker } from '@stryker-mutator/core'
 
 const groups = {
-  'rolling-reload': { mutate: ['src/rolling-reload.ts'], tests: ['test/rolling-reload-sequence.test.ts'] },
-  'request-guard': { mutate: ['src/request-guard.ts'], tests: ['test/request-guard.test.ts'] },
-  'drain-and-host': { mutate: ['src/drain-rule.ts', 'src/host-header.ts'], tests: ['test/drain-rule.test.ts', 'test/host-header.test.ts'] },
-  'root-confinement': { mutate: ['src/root-confinement.ts'], tests: ['test/root-confinement-rules.test.ts'] },
-  'connection-accounting': { mutate: ['src/connection-accounting.ts'], tests: ['test/connection-accounting.test.ts'] },
-  'fast-path': { mutate: ['src/fast-path.ts'], tests: ['test/caching.test.ts', 'test/static-files.test.ts'] }
+  'rolling-reload': { mutate: ['src/primary/rolling-reload.ts'], tests: ['test/rolling-reload-sequence.test.ts'] },
+  'request-guard': { mutate: ['src/worker/request-guard.ts'], tests: ['test/request-guard.test.ts'] },
+  'drain-and-host': { mutate: ['src/worker/drain-rule.ts', 'src/worker/host-header.ts'], tests: ['test/drain-rule.test.ts', 'test/host-header.test.ts'] },
+  'root-confinement': { mutate: ['src/worker/root-confinement.ts'], tests: ['test/root-confinement-rules.test.ts'] },
+  'connection-accounting': { mutate: ['src/worker/connection-accounting.ts'], tests: ['test/connection-accounting.test.ts'] },
+  'fast-path': { mutate: ['src/worker/fast-path.ts'], tests: ['test/caching.test.ts', 'test/static-files.test.ts'] }
 }
 
 const wanted = process.argv.slice(2)

@@ -4,14 +4,14 @@
  * starts the primary and maps signals onto it. Operator errors end as one line
  * on stderr and exit code 1, never a stack trace.
  */
-import { ensureDevCertificate, expiryWarningDays, loadCertificatePair } from './certificates.js'
-import { certificateNames } from './certificate-names.js'
-import { parseCommandLine, type Config } from './config.js'
-import { isSeraphError, type SeraphError } from './errors.js'
-import { createLogger, type Logger } from './logger.js'
-import { helpText } from './options.js'
-import { devCertDir, packageVersion } from './package-info.js'
-import { Primary } from './primary.js'
+import { ensureDevCertificate, expiryWarningDays, loadCertificatePair } from './primary/certificates.js'
+import { certificateNames } from './shared/certificate-names.js'
+import { parseCommandLine, type Config } from './config/config.js'
+import { isSeraphError, type SeraphError } from './shared/errors.js'
+import { createLogger, type Logger } from './shared/logger.js'
+import { helpText } from './config/options.js'
+import { devCertDir, packageVersion } from './shared/package-info.js'
+import { Primary } from './primary/primary.js'
 
 function exitWithError (error: SeraphError): never {
   process.stderr.write(`${error.toLine()}\n`)

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import t from 'tap'
-import { logAccess, maxLoggedUrlLength, type AccessFields } from '../src/access-log.js'
+import { logAccess, maxLoggedUrlLength, type AccessFields } from '../src/worker/access-log.js'
 
 function capture (level = 'info') {
   const lines: string[] = []

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import t from 'tap'
-import { packageRoot } from '../src/package-info.js'
+import { packageRoot } from '../src/shared/package-info.js'
 import { startSeraph } from './helpers/seraph-process.js'
 
 // Debian's chromium; .ci/run installs it. No browser download.

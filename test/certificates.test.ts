@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { ensureDevCertificate, loadCertificatePair } from '../src/certificates.js'
+import { ensureDevCertificate, loadCertificatePair } from '../src/primary/certificates.js'
 import { makeCertificate, tempDir } from './helpers/certificates.js'
 
 t.test('the development certificate: ECDSA P-256 for localhost, 127.0.0.1 and ::1, signed by its own CA', async (t) => {

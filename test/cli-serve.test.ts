@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { bundledPublicDir } from '../src/package-info.js'
+import { bundledPublicDir } from '../src/shared/package-info.js'
 import { devCa, get, getFresh, keepAliveAgent } from './helpers/https-client.js'
 import { isAlive, runSeraph, startSeraph, waitUntilGone } from './helpers/seraph-process.js'
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import t from 'tap'
-import { parseCommandLine, parseDuration, type Config } from '../src/config.js'
-import { bundledPublicDir } from '../src/package-info.js'
+import { parseCommandLine, parseDuration, type Config } from '../src/config/config.js'
+import { bundledPublicDir } from '../src/shared/package-info.js'
 import { tempDir } from './helpers/certificates.js'
 
 function serve (argv: string[], env: NodeJS.ProcessEnv = {}): Config {

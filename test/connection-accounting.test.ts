@@ -1,8 +1,8 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import t from 'tap'
-import { bundledPublicDir } from '../src/package-info.js'
-import { classify, ConnectionAccounting, type CloseRecord } from '../src/connection-accounting.js'
+import { bundledPublicDir } from '../src/shared/package-info.js'
+import { classify, ConnectionAccounting, type CloseRecord } from '../src/worker/connection-accounting.js'
 import { startApp } from './helpers/in-process-app.js'
 
 // Every connection ends exactly once, with its cause: checked in-process on

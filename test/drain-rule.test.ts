@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import t from 'tap'
-import { closesWhileDraining } from '../src/drain-rule.js'
+import { closesWhileDraining } from '../src/worker/drain-rule.js'
 
 const request = (httpVersionMajor: number): IncomingMessage => ({ httpVersionMajor }) as IncomingMessage
 

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { errorMessages, SeraphError } from '../src/errors.js'
-import { packageRoot } from '../src/package-info.js'
+import { errorMessages, SeraphError } from '../src/shared/errors.js'
+import { packageRoot } from '../src/shared/package-info.js'
 
 t.test('every error code is documented in the README', async (t) => {
   const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8')

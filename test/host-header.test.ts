@@ -1,5 +1,5 @@
 import t from 'tap'
-import { hasConflictingHost } from '../src/host-header.js'
+import { hasConflictingHost } from '../src/worker/host-header.js'
 
 t.test('one host per request', async (t) => {
   t.notOk(hasConflictingHost(['Host', 'example.org', 'Accept', '*/*']), 'one Host')

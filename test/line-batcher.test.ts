@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { closeSync, constants, createReadStream, openSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { LineBatcher } from '../src/line-batcher.js'
+import { LineBatcher } from '../src/shared/line-batcher.js'
 import { tempDir } from './helpers/certificates.js'
 
 function fileBatcher (t: Parameters<typeof tempDir>[0], options: ConstructorParameters<typeof LineBatcher>[1] = {}) {

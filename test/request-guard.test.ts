@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isSafeRequestPath } from '../src/request-guard.js'
+import { isSafeRequestPath } from '../src/worker/request-guard.js'
 
 t.test('ordinary paths pass', async (t) => {
   for (const path of ['/', '/index.html', '/posts/a-b_c/', '/css/style.css?v=3', '/a%20b.html', '/caf%C3%A9/', '/file.with.dots.txt', '/..file', '/x?next=/../y']) {

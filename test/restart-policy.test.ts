@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RestartPolicy } from '../src/restart-policy.js'
+import { RestartPolicy } from '../src/primary/restart-policy.js'
 
 const options = { stableAfterMs: 1000, baseDelayMs: 100, maxDelayMs: 1000, maxStartFailures: 3 }
 

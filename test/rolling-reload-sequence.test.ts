@@ -1,10 +1,10 @@
 import type { Worker } from 'node:cluster'
 import pino from 'pino'
 import t from 'tap'
-import type { WorkerState } from '../src/cluster-status.js'
-import type { Config } from '../src/config.js'
-import { SeraphError } from '../src/errors.js'
-import { rollingReload, type ReloadHost } from '../src/rolling-reload.js'
+import type { WorkerState } from '../src/primary/cluster-status.js'
+import type { Config } from '../src/config/config.js'
+import { SeraphError } from '../src/shared/errors.js'
+import { rollingReload, type ReloadHost } from '../src/primary/rolling-reload.js'
 
 // The reload's order, checked in-process against a recording host: fast
 // enough to run for every mutant of rolling-reload.ts (npm run test:mutation).

@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { RootConfinement } from '../src/root-confinement.js'
+import { RootConfinement } from '../src/worker/root-confinement.js'
 import { tempDir } from './helpers/certificates.js'
 
 // The rule in-process, fast enough for every mutant (npm run test:mutation);

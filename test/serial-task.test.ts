@@ -1,5 +1,5 @@
 import t from 'tap'
-import { SerialTask } from '../src/serial-task.js'
+import { SerialTask } from '../src/primary/serial-task.js'
 
 t.test('runs one at a time and coalesces requests made meanwhile into one more run', async (t) => {
   let runs = 0

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os'
 import { extname, join, relative } from 'node:path'
 import t, { type Test } from 'tap'
-import { bundledPublicDir } from '../src/package-info.js'
+import { bundledPublicDir } from '../src/shared/package-info.js'
 import { get, keepAliveAgent, rawRequest } from './helpers/https-client.js'
 import { startApp } from './helpers/in-process-app.js'
 

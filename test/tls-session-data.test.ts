@@ -1,9 +1,9 @@
 import { constants } from 'node:crypto'
 import { connect } from 'node:tls'
 import t from 'tap'
-import { sessionProtocolVersion, tls13 } from '../src/tls-session-data.js'
+import { sessionProtocolVersion, tls13 } from '../src/worker/tls/tls-session-data.js'
 import { startApp } from './helpers/in-process-app.js'
-import { bundledPublicDir } from '../src/package-info.js'
+import { bundledPublicDir } from '../src/shared/package-info.js'
 
 t.test('reads the protocol version of real sessions from Node\'s newSession event', async (t) => {
   const { app, port, ca } = await startApp(t, bundledPublicDir)

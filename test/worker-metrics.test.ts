@@ -1,5 +1,5 @@
 import t from 'tap'
-import { WorkerMetrics } from '../src/worker-metrics.js'
+import { WorkerMetrics } from '../src/worker/metrics.js'
 
 async function droppedValue (metrics: WorkerMetrics): Promise<number | undefined> {
   const snapshot = await metrics.snapshot()

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import t from 'tap'
-import { packageRoot } from '../src/package-info.js'
+import { packageRoot } from '../src/shared/package-info.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { isAlive, startSeraph, waitUntilGone } from './helpers/seraph-process.js'
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateCertificate, type GenerateOptions } from '../../src/certificate-generator.js'
+import { generateCertificate, type GenerateOptions } from '../../src/primary/certificate-generator.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 

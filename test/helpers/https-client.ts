@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { Agent, Client, request, type Dispatcher } from 'undici'
-import { ensureDevCertificate } from '../../src/certificates.js'
-import { devCertDir } from '../../src/package-info.js'
+import { ensureDevCertificate } from '../../src/primary/certificates.js'
+import { devCertDir } from '../../src/shared/package-info.js'
 
 /** The development CA that signs the certificate seraph uses without --cert. */
 export async function devCa (): Promise<Buffer> {

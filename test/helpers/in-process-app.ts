@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
-import { buildApp, type App, type AppOptions } from '../../src/app.js'
-import { ensureDevCertificate } from '../../src/certificates.js'
-import { devCertDir } from '../../src/package-info.js'
+import { buildApp, type App, type AppOptions } from '../../src/worker/app.js'
+import { ensureDevCertificate } from '../../src/primary/certificates.js'
+import { devCertDir } from '../../src/shared/package-info.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { packageRoot } from '../../src/package-info.js'
+import { packageRoot } from '../../src/shared/package-info.js'
 
 /** The compiled CLI, exactly what `npm start` and the `seraph` bin run. */
 export const cliPath = join(packageRoot, 'dist', 'src', 'cli.js')

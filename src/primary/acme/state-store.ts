@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { SeraphError } from '../errors.js'
+import { SeraphError } from '../../shared/errors.js'
 
 /** A certificate chain (leaf first) and its private key, PEM. */
 export interface StoredCertificate {

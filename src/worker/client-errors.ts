@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { classify, type CloseRecord, type ConnectionAccounting } from './connection-accounting.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../shared/logger.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 
 /** Lines per cause and reason, per worker, in each window. */

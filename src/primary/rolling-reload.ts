@@ -1,7 +1,7 @@
 import type { WorkerState } from './cluster-status.js'
-import type { Config } from './config.js'
-import { isSeraphError } from './errors.js'
-import type { Logger } from './logger.js'
+import type { Config } from '../config/config.js'
+import { isSeraphError } from '../shared/errors.js'
+import type { Logger } from '../shared/logger.js'
 
 /** What a rolling reload needs from the primary. */
 export interface ReloadHost {

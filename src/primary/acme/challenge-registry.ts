@@ -1,4 +1,4 @@
-import type { AcmeChallenge } from '../messages.js'
+import type { AcmeChallenge } from '../../shared/messages.js'
 
 /**
  * The pending challenges, held by the primary. Every change is sent to every

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { SeraphError } from './errors.js'
+import { SeraphError } from '../shared/errors.js'
 import type { OptionName } from './options.js'
 
 export type AcmeChallengeType = 'http-01' | 'tls-alpn-01'

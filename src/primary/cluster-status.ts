@@ -1,7 +1,7 @@
 import type { Worker } from 'node:cluster'
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
 import type { AdminSource } from './admin-server.js'
-import { WorkerReports } from './worker-reports.js'
+import { WorkerReports } from './reports-from-workers.js'
 
 /** What the primary knows about one of its workers. */
 export interface WorkerState {

@@ -1,6 +1,6 @@
-import type { Config } from './config.js'
-import type { WorkerSettings } from './messages.js'
-import type { SharedTlsState } from './shared-tls-state.js'
+import type { Config } from '../config/config.js'
+import type { WorkerSettings } from '../shared/messages.js'
+import type { SharedTlsState } from './cluster-tls-state.js'
 
 const year = 365 * 86_400_000
 

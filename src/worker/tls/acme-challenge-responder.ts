@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { createSecureContext, TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls'
 import { maxRecordBytes, parseClientHello, recordComplete } from './client-hello.js'
-import type { AcmeChallenge } from './messages.js'
+import type { AcmeChallenge } from '../../shared/messages.js'
 
 const challengePath = '/.well-known/acme-challenge/'
 /** A validation connection that has not finished its handshake by then is closed. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { SeraphError } from './errors.js'
+import { SeraphError } from '../shared/errors.js'
 
 /** Node's `server.setTicketKeys()` takes exactly 48 bytes: name, HMAC and AES keys. */
 export const ticketKeyLength = 48

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import helmet, { type HelmetOptions } from 'helmet'
-import { defaultContentSecurityPolicy } from './options.js'
+import { defaultContentSecurityPolicy } from '../config/options.js'
 
 export { defaultContentSecurityPolicy }
 

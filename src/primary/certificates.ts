@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateCertificate } from './certificate-generator.js'
-import { SeraphError } from './errors.js'
+import { SeraphError } from '../shared/errors.js'
 
 /** A certificate and key that belong together and are valid now. */
 export interface CertificatePair {

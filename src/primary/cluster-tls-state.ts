@@ -1,4 +1,4 @@
-import type { TlsSessionSettings } from './config.js'
+import type { TlsSessionSettings } from '../config/config.js'
 import { SessionCache } from './session-cache.js'
 import { TicketKeys } from './ticket-keys.js'
 

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino'
 import { LineBatcher } from './line-batcher.js'
-import type { LogLevel } from './options.js'
+import type { LogLevel } from '../config/options.js'
 
 export type { Logger }
 

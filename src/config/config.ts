@@ -2,9 +2,9 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { acmeConfig, type AcmeConfig } from './acme-config.js'
-import { SeraphError } from './errors.js'
+import { SeraphError } from '../shared/errors.js'
 import { defaultContentSecurityPolicy, optionSpecs, type LogLevel, type OptionName, type OptionSpec } from './options.js'
-import { bundledPublicDir } from './package-info.js'
+import { bundledPublicDir } from '../shared/package-info.js'
 
 /** Everything the primary needs to run, validated. */
 export interface Config {

@@ -1,6 +1,6 @@
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls'
-import { certificateNames } from './certificate-names.js'
-import type { CertificateEntry } from './messages.js'
+import { certificateNames } from '../../shared/certificate-names.js'
+import type { CertificateEntry } from '../../shared/messages.js'
 
 export interface PemPair {
   readonly cert: Buffer | string

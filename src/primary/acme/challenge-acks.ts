@@ -1,4 +1,4 @@
-import type { AcmeChallenge, PrimaryMessage } from '../messages.js'
+import type { AcmeChallenge, PrimaryMessage } from '../../shared/messages.js'
 
 /** Longest wait for the workers to confirm a challenge set; after it the CA is asked anyway. */
 const ackTimeoutMs = 5_000

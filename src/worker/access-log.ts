@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
-import type { Logger } from './logger.js'
+import type { Logger } from '../shared/logger.js'
 
 /** Longest URL written to the log; keeps each line under PIPE_BUF (see logger.ts). */
 export const maxLoggedUrlLength = 1024

@@ -11,22 +11,22 @@ import { fileURLToPath } from 'node:url'
 import { startAdminServer } from './admin-server.js'
 import { loadCertificatePair } from './certificates.js'
 import { ClusterStatus, type WorkerState } from './cluster-status.js'
-import type { Config } from './config.js'
-import { isSeraphError, isSeraphErrorCode, SeraphError } from './errors.js'
+import type { Config } from '../config/config.js'
+import { isSeraphError, isSeraphErrorCode, SeraphError } from '../shared/errors.js'
 import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
-import type { Logger } from './logger.js'
-import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage } from './messages.js'
+import type { Logger } from '../shared/logger.js'
+import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage } from '../shared/messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
 import { rollingReload } from './rolling-reload.js'
-import { devCertDir } from './package-info.js'
+import { devCertDir } from '../shared/package-info.js'
 import { SerialTask } from './serial-task.js'
-import { SharedTlsState } from './shared-tls-state.js'
-import { workerSettings } from './worker-settings.js'
+import { SharedTlsState } from './cluster-tls-state.js'
+import { workerSettings } from './settings-for-workers.js'
 import { AcmeService } from './acme/acme-service.js'
 import { ChallengeAcks } from './acme/challenge-acks.js'
-import { coversName } from './certificate-names.js'
+import { coversName } from '../shared/certificate-names.js'
 
-const workerScript = fileURLToPath(new URL('../workers/worker.js', import.meta.url))
+const workerScript = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
 /** How long after its own deadline a draining worker gets before SIGKILL. */
 const shutdownGraceMs = 5_000

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:cluster'
-import type { WorkerReport } from './messages.js'
-import { PendingReplies } from './pending-replies.js'
+import type { WorkerReport } from '../shared/messages.js'
+import { PendingReplies } from '../shared/pending-replies.js'
 
 /** How long the admin listener waits for a worker's counters. */
 const reportTimeoutMs = 2_000

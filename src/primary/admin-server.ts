@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http'
-import { SeraphError } from './errors.js'
+import { SeraphError } from '../shared/errors.js'
 
 export interface AdminSource {
   /** Prometheus text exposition of every worker's and the primary's metrics. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { logAccess } from './access-log.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../shared/logger.js'
 import type { CachedFile, FileCache } from './file-cache.js'
 import { chooseEncoding, type Encoding } from './static-files.js'
 import { closesWhileDraining } from './drain-rule.js'

@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import net from 'node:net'
 import { getSystemErrorName } from 'node:util'
-import { SeraphError } from './errors.js'
+import { SeraphError } from '../shared/errors.js'
 
 /** libuv's TCP handle, as Node's net and cluster modules pass it around. */
 export interface ListenHandle {

@@ -1,6 +1,6 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
-import type { Config, ConnectionLimits } from './config.js'
-import type { SecurityHeaders } from './security-headers.js'
+import type { Config, ConnectionLimits } from '../config/config.js'
+import type { SecurityHeaders } from '../worker/security-headers.js'
 
 /**
  * IPC between the primary and its workers: typed `{ act }` objects, each routed

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { deadlineCheckIntervalMs, type ConnectionLimits } from './config.js'
+import { deadlineCheckIntervalMs, type ConnectionLimits } from '../config/config.js'
 import { logAccess } from './access-log.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../shared/logger.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { hasConflictingHost } from './host-header.js'
 
