@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { defaultContentSecurityPolicy } from '../src/config/options.js'
+import { defaultContentSecurityPolicy } from '../src/shared/settings.js'
 import { makeCertificate, tempDir } from './helpers/certificates.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startSeraph } from './helpers/seraph-process.js'

@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { acmeConfig, type AcmeConfig } from './acme-config.js'
 import { SeraphError } from '../shared/errors.js'
-import { defaultContentSecurityPolicy, optionSpecs, type LogLevel, type OptionName, type OptionSpec } from './options.js'
+import { optionSpecs, type OptionName, type OptionSpec } from './options.js'
+import { defaultContentSecurityPolicy, defaultLimits, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
 import { bundledPublicDir } from '../shared/package-info.js'
 
 /** Everything the primary needs to run, validated. */
@@ -43,24 +44,6 @@ export interface TlsSessionSettings {
   readonly ticketKeyFile: string | undefined
   readonly sessionCacheSize: number
   readonly sessionTimeoutMs: number
-}
-
-/**
- * Node checks header and request deadlines on an interval (30 s by default),
- * so a short deadline needs a short interval: a quarter of it, 25 ms to 1 s.
- */
-export function deadlineCheckIntervalMs (limits: ConnectionLimits): number {
-  return Math.max(25, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)))
-}
-
-/** Per-worker protections against slow and idle clients; see the README's Timeouts section. */
-export interface ConnectionLimits {
-  readonly handshakeTimeoutMs: number
-  readonly headersTimeoutMs: number
-  readonly requestTimeoutMs: number
-  readonly keepAliveTimeoutMs: number
-  readonly socketTimeoutMs: number
-  readonly maxConnections: number
 }
 
 export type CliRequest =
@@ -142,12 +125,12 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
   const host = text('host')
   if (host !== undefined && host.trim() === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', label('host'))
   const limits: ConnectionLimits = {
-    handshakeTimeoutMs: duration('handshakeTimeout', label('handshakeTimeout'), text('handshakeTimeout'), 10_000),
-    headersTimeoutMs: duration('headersTimeout', label('headersTimeout'), text('headersTimeout'), 15_000),
-    requestTimeoutMs: duration('requestTimeout', label('requestTimeout'), text('requestTimeout'), 30_000),
-    keepAliveTimeoutMs: duration('keepAliveTimeout', label('keepAliveTimeout'), text('keepAliveTimeout'), 10_000),
-    socketTimeoutMs: duration('socketTimeout', label('socketTimeout'), text('socketTimeout'), 60_000),
-    maxConnections: integer('maxConnections', label('maxConnections'), text('maxConnections'), 4096)
+    handshakeTimeoutMs: duration('handshakeTimeout', label('handshakeTimeout'), text('handshakeTimeout'), defaultLimits.handshakeTimeoutMs),
+    headersTimeoutMs: duration('headersTimeout', label('headersTimeout'), text('headersTimeout'), defaultLimits.headersTimeoutMs),
+    requestTimeoutMs: duration('requestTimeout', label('requestTimeout'), text('requestTimeout'), defaultLimits.requestTimeoutMs),
+    keepAliveTimeoutMs: duration('keepAliveTimeout', label('keepAliveTimeout'), text('keepAliveTimeout'), defaultLimits.keepAliveTimeoutMs),
+    socketTimeoutMs: duration('socketTimeout', label('socketTimeout'), text('socketTimeout'), defaultLimits.socketTimeoutMs),
+    maxConnections: integer('maxConnections', label('maxConnections'), text('maxConnections'), defaultLimits.maxConnections)
   }
   // Node refuses a headers timeout longer than the whole-request timeout.
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {

@@ -1,8 +1,12 @@
 import { availableParallelism } from 'node:os'
+import { defaultLimits, logLevels } from '../shared/settings.js'
+
+const seconds = (ms: number): string => `${ms / 1000}s`
 
 /**
  * The command-line options, each with its environment variable. One table drives
- * parsing, validation and `--help`, so the three can never disagree.
+ * parsing, validation and `--help`. The connection limits' defaults come from
+ * src/shared/settings.ts, which the worker uses too.
  */
 export interface OptionSpec {
   readonly flag: string
@@ -17,14 +21,6 @@ export interface OptionSpec {
   /** Given several times; its variable takes a comma-separated list. */
   readonly repeatable?: boolean
 }
-
-/** What the sample blog needs and nothing more: no inline script or style, nothing from elsewhere. */
-export const defaultContentSecurityPolicy =
-  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; font-src 'self'; " +
-  "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-
-export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-export type LogLevel = typeof logLevels[number]
 
 export const optionSpecs = {
   host: {
@@ -216,7 +212,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 600_000,
-    defaultText: '10s',
+    defaultText: seconds(defaultLimits.handshakeTimeoutMs),
     description: 'close a connection whose TLS handshake has not finished by then'
   },
   headersTimeout: {
@@ -226,7 +222,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 600_000,
-    defaultText: '15s',
+    defaultText: seconds(defaultLimits.headersTimeoutMs),
     description: 'time to receive a request\'s headers (answered 408)'
   },
   requestTimeout: {
@@ -236,7 +232,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
-    defaultText: '30s',
+    defaultText: seconds(defaultLimits.requestTimeoutMs),
     description: 'time to receive a whole request, body included; at least --headers-timeout'
   },
   keepAliveTimeout: {
@@ -246,7 +242,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
-    defaultText: '10s',
+    defaultText: seconds(defaultLimits.keepAliveTimeoutMs),
     description: 'close a keep-alive connection idle between requests for this long'
   },
   socketTimeout: {
@@ -256,7 +252,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
-    defaultText: '60s',
+    defaultText: seconds(defaultLimits.socketTimeoutMs),
     description: 'close a connection with no traffic either way for this long (a stalled download)'
   },
   maxConnections: {
@@ -266,7 +262,7 @@ export const optionSpecs = {
     placeholder: 'N',
     min: 1,
     max: 1_000_000,
-    defaultText: '4096',
+    defaultText: String(defaultLimits.maxConnections),
     description: 'connections per worker; more are refused at once'
   },
   ticketRotate: {

@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino'
 import { LineBatcher } from './line-batcher.js'
-import type { LogLevel } from '../config/options.js'
+import type { LogLevel } from './settings.js'
 
 export type { Logger }
 

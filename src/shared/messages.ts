@@ -1,6 +1,5 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
-import type { Config, ConnectionLimits } from '../config/config.js'
-import type { SecurityHeaders } from '../worker/security-headers.js'
+import type { ConnectionLimits, LogLevel, SecurityHeaders } from './settings.js'
 
 /**
  * IPC between the primary and its workers: typed `{ act }` objects, each routed
@@ -13,7 +12,7 @@ export interface WorkerSettings {
   readonly root: string
   readonly certPath: string
   readonly keyPath: string
-  readonly logLevel: Config['logLevel']
+  readonly logLevel: LogLevel
   readonly shutdownTimeoutMs: number
   readonly limits: ConnectionLimits
   /** Session-ticket keys, base64 (see ticket-keys.ts). */

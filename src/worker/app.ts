@@ -6,12 +6,12 @@ import { join } from 'node:path'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { registerAccessLog } from './access-log.js'
 import { createClientErrorHandler } from './client-errors.js'
-import { deadlineCheckIntervalMs, type ConnectionLimits } from '../config/config.js'
+import { deadlineCheckIntervalMs, defaultContentSecurityPolicy, defaultLimits, type ConnectionLimits, type SecurityHeaders } from '../shared/settings.js'
 import type { ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from '../shared/logger.js'
 import { isSafeRequestPath } from './request-guard.js'
 import { hasConflictingHost } from './host-header.js'
-import { defaultContentSecurityPolicy, registerSecurityHeaders, type SecurityHeaders } from './security-headers.js'
+import { registerSecurityHeaders } from './security-headers.js'
 import { registerStaticFiles } from './static-files.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 import { RootConfinement, type Refusal } from './root-confinement.js'
@@ -47,16 +47,6 @@ export interface AppOptions {
   readonly privatePaths?: readonly string[]
   /** Picks the certificate by server name (sni-contexts.ts); set at creation, as Node reads it only then. */
   readonly sniCallback?: TlsOptions['SNICallback']
-}
-
-/** The defaults of the CLI flags (see options.ts). */
-export const defaultLimits: ConnectionLimits = {
-  handshakeTimeoutMs: 10_000,
-  headersTimeoutMs: 15_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 10_000,
-  socketTimeoutMs: 60_000,
-  maxConnections: 4096
 }
 
 export type App = FastifyInstance<Server>

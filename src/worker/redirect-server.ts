@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { deadlineCheckIntervalMs, type ConnectionLimits } from '../config/config.js'
+import { deadlineCheckIntervalMs, type ConnectionLimits } from '../shared/settings.js'
 import { logAccess } from './access-log.js'
 import type { Logger } from '../shared/logger.js'
 import { closesWhileDraining } from './drain-rule.js'

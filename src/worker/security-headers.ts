@@ -1,16 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import helmet, { type HelmetOptions } from 'helmet'
-import { defaultContentSecurityPolicy } from '../config/options.js'
+import { defaultContentSecurityPolicy, type SecurityHeaders } from '../shared/settings.js'
 
 export { defaultContentSecurityPolicy }
-
-export interface SecurityHeaders {
-  /** `Strict-Transport-Security` max-age; 0 sends none (the development certificate). */
-  readonly hstsMaxAgeSeconds: number
-  /** A `Content-Security-Policy` value, or false for none. */
-  readonly contentSecurityPolicy: string | false
-}
 
 /**
  * The usual headers of a static site, as helmet makes them: HSTS,
