@@ -56,7 +56,7 @@ t.test('bad input: one line on stderr, non-zero exit, nothing left running', asy
     ['expired certificate', ['--cert', expired.cert, '--key', expired.key], 'SERAPH_ERR_CERT_EXPIRED', 'expired'],
     ['certificate not yet valid', ['--cert', future.cert, '--key', future.key], 'SERAPH_ERR_CERT_NOT_YET_VALID', '--cert'],
     ['ticket key file of the wrong size', ['--ticket-key-file', garbage], 'SERAPH_ERR_TICKET_KEY_INVALID', 'garbage.pem'],
-    ['missing ticket key file', ['--ticket-key-file', join(dir, 'nope.key')], 'SERAPH_ERR_CERT_UNREADABLE', '--ticket-key-file'],
+    ['missing ticket key file', ['--ticket-key-file', join(dir, 'nope.key')], 'SERAPH_ERR_TICKET_KEY_UNREADABLE', '--ticket-key-file'],
     ['address not on this machine', ['--host', '192.0.2.1'], 'SERAPH_ERR_HOST_UNAVAILABLE', '192.0.2.1']
   ]
   for (const [name, args, code, mention] of cases) {

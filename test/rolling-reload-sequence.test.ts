@@ -1,7 +1,7 @@
 import type { Worker } from 'node:cluster'
 import pino from 'pino'
 import t from 'tap'
-import type { WorkerState } from '../src/primary/cluster-status.js'
+import type { WorkerState } from '../src/primary/worker-pool.js'
 import type { Config } from '../src/config/config.js'
 import { SeraphError } from '../src/shared/errors.js'
 import { rollingReload, type ReloadHost } from '../src/primary/rolling-reload.js'

@@ -22,6 +22,11 @@ export const expiryWarningDays = 14
  * Reads and checks a PEM certificate (optionally followed by its chain) and key:
  * both readable, the key matches, the certificate is valid now.
  */
+/** Checks every pair (see loadCertificatePair); returns the first, the default one. Throws on the first invalid pair. */
+export function loadCertificatePairs (pairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>): CertificatePair | undefined {
+  return pairs.map((pair) => loadCertificatePair(pair.cert, pair.key))[0]
+}
+
 export function loadCertificatePair (certPath: string, keyPath: string, now = new Date()): CertificatePair {
   const cert = readPem('--cert', certPath)
   const key = readPem('--key', keyPath)

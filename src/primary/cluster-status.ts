@@ -1,23 +1,22 @@
-import type { Worker } from 'node:cluster'
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
 import type { AdminSource } from './admin-server.js'
 import { WorkerReports } from './reports-from-workers.js'
-
-/** What the primary knows about one of its workers. */
-export interface WorkerState {
-  readonly worker: Worker
-  readonly startedAt: number
-  /** Bumped by every rolling reload; older workers are being replaced. */
-  readonly generation: number
-  /** Forked by a reload: if it fails to start, the reload is abandoned instead of retried. */
-  readonly replacement: boolean
-  listening: boolean
-  draining: boolean
-}
+import type { WorkerPool, WorkerState } from './worker-pool.js'
 
 export interface ExtraStatus {
   readonly registry: Registry
   health (): Record<string, unknown>
+}
+
+export interface ClusterStatusOptions {
+  readonly pool: WorkerPool
+  /** How many workers the configuration asks for. */
+  readonly wanted: () => number
+  readonly stopping: () => boolean
+  /** Entries in the TLS session cache. */
+  readonly sessions: () => number
+  /** Metrics and health fields of the primary's own services (ACME). */
+  readonly extra?: ExtraStatus | undefined
 }
 
 /**
@@ -25,7 +24,7 @@ export interface ExtraStatus {
  * with prom-client's AggregatorRegistry, the primary's own, and per-worker state.
  */
 export class ClusterStatus implements AdminSource {
-  readonly #workers: () => WorkerState[]
+  readonly #pool: WorkerPool
   readonly #wanted: () => number
   readonly #stopping: () => boolean
   readonly reports = new WorkerReports()
@@ -35,17 +34,17 @@ export class ClusterStatus implements AdminSource {
 
   readonly #extra: ExtraStatus | undefined
 
-  /** `extra`: metrics and health fields of the primary's own services (ACME). */
-  constructor (workers: () => WorkerState[], wanted: () => number, stopping: () => boolean, sessions: () => number, extra?: ExtraStatus) {
-    this.#extra = extra
-    this.#workers = workers
-    this.#wanted = wanted
-    this.#stopping = stopping
+  constructor (options: ClusterStatusOptions) {
+    const { sessions } = options
+    this.#extra = options.extra
+    this.#pool = options.pool
+    this.#wanted = options.wanted
+    this.#stopping = options.stopping
     const listening = new Gauge({
       name: 'seraph_workers_listening',
       help: 'Workers accepting connections',
       registers: [this.#registry],
-      collect: () => { listening.set(this.#workers().filter((s) => s.listening && !s.draining).length) }
+      collect: () => { listening.set(this.#pool.serving().length) }
     })
     const cached = new Gauge({
       name: 'seraph_tls_session_cache_entries',
@@ -64,9 +63,9 @@ export class ClusterStatus implements AdminSource {
   }
 
   async #collect () {
-    return Promise.all(this.#workers().map(async (state) => ({
+    return Promise.all(this.#pool.all().map(async (state: WorkerState) => ({
       state,
-      report: state.listening ? await this.reports.request(state.worker) : undefined
+      report: state.listening && state.worker.isConnected() ? await this.reports.request((message) => this.#pool.send(state, message)) : undefined
     })))
   }
 

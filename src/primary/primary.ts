@@ -9,22 +9,20 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { startAdminServer } from './admin-server.js'
-import { loadCertificatePair } from './certificates.js'
-import { ClusterStatus, type WorkerState } from './cluster-status.js'
+import { loadCertificatePair, loadCertificatePairs } from './certificates.js'
+import { ClusterStatus } from './cluster-status.js'
 import type { Config } from '../config/config.js'
 import { isSeraphError, isSeraphErrorCode, SeraphError } from '../shared/errors.js'
 import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
 import type { Logger } from '../shared/logger.js'
-import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage } from '../shared/messages.js'
+import type { DispatchTable, WorkerMessage } from '../shared/messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
 import { rollingReload } from './rolling-reload.js'
-import { devCertDir } from '../shared/package-info.js'
 import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './cluster-tls-state.js'
 import { workerSettings } from './settings-for-workers.js'
-import { AcmeService } from './acme/acme-service.js'
-import { ChallengeAcks } from './acme/challenge-acks.js'
-import { coversName } from '../shared/certificate-names.js'
+import { AcmeLink } from './acme/acme-link.js'
+import { WorkerPool, type WorkerState } from './worker-pool.js'
 
 const workerScript = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
@@ -49,14 +47,10 @@ export class Primary {
   readonly #options: PrimaryOptions
   readonly #log: Logger
   readonly #policy: RestartPolicy
-  readonly #workers = new Map<number, WorkerState>()
-  readonly #restartTimers = new Set<NodeJS.Timeout>()
-  readonly #listeners = new Map<number, (listening: boolean) => void>()
+  readonly #pool: WorkerPool
   readonly #status: ClusterStatus
   readonly #shared: SharedTlsState
-  readonly #acme: AcmeService | undefined
-  readonly #acks = new ChallengeAcks()
-  readonly #started = new Set<number>()
+  readonly #acme: AcmeLink | undefined
   #config: Config
   #generation = 1
   #socket: BoundSocket | undefined
@@ -75,21 +69,16 @@ export class Primary {
     this.#log = options.logger
     this.#policy = new RestartPolicy(options.restartPolicy)
     this.#shared = new SharedTlsState(options.config.tls)
+    this.#pool = new WorkerPool(workerScript, this.#log, (state) => this.#handlers(state))
     const acme = options.config.acme
-    this.#acme = acme === undefined
-      ? undefined
-      : new AcmeService({
-        config: acme,
-        log: this.#log,
-        manualNames: (name) => coversName(options.manualNames ?? [], name),
-        publishCertificates: (certificates) => this.#sendToStarted({ act: 'certificates', certificates }),
-        publishChallenges: (version, challenges) => this.#acks.publish(version, challenges, [...this.#workers.values()]
-          .filter((s) => this.#started.has(s.worker.id) && s.worker.isConnected())
-          .map((s) => ({ id: s.worker.id, send: (message) => s.worker.send(message) })))
-      })
-    this.#status = new ClusterStatus(() => [...this.#workers.values()], () => this.#config.workers, () => this.#stopping,
-      () => this.#shared.cachedSessions,
-      this.#acme === undefined ? undefined : { registry: this.#acme.metrics.registry, health: () => ({ certificates: this.#acme?.health() }) })
+    this.#acme = acme === undefined ? undefined : new AcmeLink(acme, this.#log, options.manualNames ?? [], this.#pool)
+    this.#status = new ClusterStatus({
+      pool: this.#pool,
+      wanted: () => this.#config.workers,
+      stopping: () => this.#stopping,
+      sessions: () => this.#shared.cachedSessions,
+      extra: this.#acme?.status
+    })
   }
 
   /** Binds the port, starts the workers and resolves once every one of them listens. */
@@ -104,12 +93,11 @@ export class Primary {
       adminUrl = `http://127.0.0.1:${admin.port}/`
     }
     // Stored or temporary certificates: the workers start with them; the CA is asked only after.
-    await this.#acme?.prepare()
-    cluster.setupPrimary({ exec: workerScript, args: [], silent: false })
+    await this.#acme?.service.prepare()
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
     const ready = new Promise<void>((resolve) => { this.#onReady = resolve })
-    for (let i = 0; i < config.workers; i++) this.#fork(false)
-    this.#acme?.start()
+    for (let i = 0; i < config.workers; i++) this.#pool.fork(this.#generation, false)
+    this.#acme?.service.start()
     this.#shared.startRotation((keys) => {
       this.#broadcastTicketKeys(keys)
       this.#log.info('session-ticket keys rotated')
@@ -129,15 +117,17 @@ export class Primary {
     if (this.#stopping && !force) return
     if (!this.#stopping) this.#exitCode = exitCode
     this.#stopping = true
-    for (const timer of this.#restartTimers) clearTimeout(timer)
-    this.#restartTimers.clear()
+    this.#pool.cancelScheduledForks()
     this.#shared.stopRotation()
-    this.#acme?.stop()
-    this.#log.info({ force, workers: this.#workers.size }, force ? 'forcing shutdown' : 'shutting down')
-    for (const state of this.#workers.values()) this.#drain(state, 'shutdown', force)
+    this.#acme?.service.stop()
+    this.#log.info({ force, workers: this.#pool.size }, force ? 'forcing shutdown' : 'shutting down')
+    for (const state of this.#pool.all()) this.#pool.drain(state, 'shutdown', force)
     if (!force) {
       // Backstop for a worker that ignores its own deadline.
-      setTimeout(() => this.#killAll(), this.#config.shutdownTimeoutMs + shutdownGraceMs).unref()
+      setTimeout(() => {
+        this.#pool.killAll()
+        this.#exitCode = 1
+      }, this.#config.shutdownTimeoutMs + shutdownGraceMs).unref()
     }
     this.#finishIfDone()
   }
@@ -163,10 +153,9 @@ export class Primary {
       log: this.#log,
       reread: () => {
         const next = this.#options.rereadConfig?.() ?? this.#config
-        if (next.host !== this.#config.host || next.port !== this.#config.port) {
-          throw new Error('--host and --port cannot change on reload; restart seraph instead')
-        }
-        for (const pair of next.certPairs) loadCertificatePair(pair.cert, pair.key)
+        if (next.host !== this.#config.host) throw new SeraphError('SERAPH_ERR_RELOAD_ADDRESS_CHANGED', '--host', next.host ?? 'all interfaces', this.#config.host ?? 'all interfaces')
+        if (next.port !== this.#config.port) throw new SeraphError('SERAPH_ERR_RELOAD_ADDRESS_CHANGED', '--port', next.port, this.#config.port)
+        loadCertificatePairs(next.certPairs)
         const keys = this.#shared.rereadKeyFile()
         if (keys !== undefined) this.#broadcastTicketKeys(keys)
         return next
@@ -175,10 +164,10 @@ export class Primary {
         this.#config = next
         return ++this.#generation
       },
-      workers: () => [...this.#workers.values()],
-      fork: (previous) => this.#fork(true, previous),
-      listening: (state) => this.#listening(state),
-      drain: (state) => { if (this.#workers.has(state.worker.id)) this.#drain(state, 'reload', false) },
+      workers: () => this.#pool.all(),
+      fork: (previous) => this.#pool.fork(this.#generation, true, previous),
+      listening: (state) => this.#pool.listening(state),
+      drain: (state) => { if (this.#pool.has(state)) this.#pool.drain(state, 'reload', false) },
       stopping: () => this.#stopping,
       result: (result) => this.#status.reloaded(result)
     })
@@ -190,30 +179,20 @@ export class Primary {
       // ACME certificates need no signal: they reach the workers when renewed.
       if (this.#options.certPath === '') return this.#log.info('certificate reload: no --cert to re-read')
       const pair = loadCertificatePair(this.#options.certPath, this.#options.keyPath)
-      for (const extra of this.#config.certPairs.slice(1)) loadCertificatePair(extra.cert, extra.key)
+      loadCertificatePairs(this.#config.certPairs)
       this.#log.info({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter.toISOString() }, 'certificate reload')
     } catch (err) {
       this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `certificate reload refused, the current one stays: ${(err as Error).message}`)
       return
     }
-    for (const state of this.#workers.values()) {
-      if (state.listening && !state.draining) state.worker.send({ act: 'reload-certificate' })
-    }
+    for (const state of this.#pool.serving()) this.#pool.send(state, { act: 'reload-certificate' })
   }
 
-  /** `replaces`: the worker this one takes over from (dead, or to be drained by a reload). */
-  #fork (replacement: boolean, replaces?: WorkerState): WorkerState {
-    const worker = cluster.fork()
-    const state: WorkerState = { worker, startedAt: Date.now(), generation: this.#generation, replacement, listening: false, draining: false }
-    this.#workers.set(worker.id, state)
-    this.#log.info({
-      worker: worker.id,
-      workerPid: worker.process.pid,
-      generation: state.generation,
-      ...(replaces === undefined ? {} : { replaces: replaces.worker.id, replacesPid: replaces.worker.process.pid })
-    }, 'worker forked')
-    const handlers: DispatchTable<WorkerMessage> = {
-      hello: () => this.#sendStart(worker),
+  /** How the primary answers one worker's messages (the pool routes them). */
+  #handlers (state: WorkerState): DispatchTable<WorkerMessage> {
+    const { worker } = state
+    return {
+      hello: () => this.#sendStart(state),
       listening: () => this.#onWorkerListening(state),
       'start-failed': (message) => this.#onStartFailed(state, message.code, message.message),
       report: (message) => this.#status.reports.received(message.requestId, message.report),
@@ -223,72 +202,42 @@ export class Primary {
       },
       'session-store': (message) => {
         this.#shared.storeSession(message.id, message.data)
-        // Workers look up only IDs they know exist: see worker.ts.
-        for (const { worker: other } of this.#workers.values()) {
-          if (other.isConnected()) other.send({ act: 'session-ids', ids: [message.id] })
-        }
+        // Workers look up only IDs they know exist: see the worker's session client.
+        this.#pool.broadcast({ act: 'session-ids', ids: [message.id] })
       },
-      'acme-challenges-applied': (message) => this.#acks.applied(worker.id, message.version),
-      'session-get': (message) => {
-        if (worker.isConnected()) worker.send({ act: 'session', requestId: message.requestId, data: this.#shared.fetchSession(message.id) })
-      }
+      'acme-challenges-applied': (message) => this.#acme?.applied(worker.id, message.version),
+      'session-get': (message) => this.#pool.send(state, { act: 'session', requestId: message.requestId, data: this.#shared.fetchSession(message.id) })
     }
-    worker.on('message', (message: unknown) => { dispatch(handlers, message, undefined) })
-    return state
   }
 
   // Sent on the worker's 'hello', not on cluster's 'online': 'online' comes
   // before an ES module worker has installed its message handler, and a
   // message that arrives earlier is dropped.
-  #sendStart (worker: Worker): void {
+  #sendStart (state: WorkerState): void {
+    const { worker } = state
     const config = this.#config
     const settings = workerSettings(config, this.#shared, {
       workerId: worker.id,
       certPath: this.#options.certPath,
       keyPath: this.#options.keyPath,
       redirect: this.#redirectSocket !== undefined,
-      extraPairs: config.certPairs.slice(1).map((pair) => ({ certPath: pair.cert, keyPath: pair.key })),
-      acmeDefault: config.cert === undefined && this.#acme !== undefined,
-      certificates: this.#acme?.certificates ?? [],
-      challenges: this.#acme?.challenges ?? [],
-      // The development CA's key lives beside its certificate: never servable either.
-      privatePaths: [
-        this.#options.certPath, this.#options.keyPath, devCertDir,
-        ...config.certPairs.flatMap((pair) => [pair.cert, pair.key]),
-        ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile]),
-        ...(config.acme === undefined ? [] : [config.acme.stateDir])
-      ]
+      acme: this.#acme?.service
     })
-    this.#started.add(worker.id)
+    this.#pool.started(state)
     // The bound socket travels with the message; each worker listens on it.
-    worker.send({ act: 'start', settings }, this.#socket?.handle as never)
+    this.#pool.send(state, { act: 'start', settings }, this.#socket?.handle)
     const ids = this.#shared.sessionIds()
-    if (ids.length > 0) worker.send({ act: 'session-ids', ids })
+    if (ids.length > 0) this.#pool.send(state, { act: 'session-ids', ids })
     if (this.#redirectSocket !== undefined) {
-      worker.send({ act: 'redirect-handle', httpsPort: this.#socket?.port ?? config.port }, this.#redirectSocket.handle as never)
+      this.#pool.send(state, { act: 'redirect-handle', httpsPort: this.#socket?.port ?? config.port }, this.#redirectSocket.handle)
     }
   }
 
-  /** Resolves true once the worker listens, false if it exits first. */
-  #listening (state: WorkerState): Promise<boolean> {
-    if (state.listening) return Promise.resolve(true)
-    return new Promise((resolve) => this.#listeners.set(state.worker.id, resolve))
-  }
-
-  #drain (state: WorkerState, mode: DrainMode, force: boolean): void {
-    if (!state.draining) this.#log.info({ worker: state.worker.id, workerPid: state.worker.process.pid, mode }, 'worker draining')
-    state.draining = true
-    if (state.worker.isConnected()) state.worker.send({ act: 'shutdown', force, mode })
-  }
-
   #onWorkerListening (state: WorkerState): void {
-    state.listening = true
     this.#policy.workerListening()
-    this.#log.info({ worker: state.worker.id, workerPid: state.worker.process.pid, generation: state.generation }, 'worker listening')
-    this.#listeners.get(state.worker.id)?.(true)
-    this.#listeners.delete(state.worker.id)
+    this.#pool.markListening(state)
     if (this.#ready || this.#stopping) return
-    const listening = [...this.#workers.values()].filter((s) => s.listening).length
+    const listening = this.#pool.all().filter((s) => s.listening).length
     if (listening < this.#config.workers) return
     this.#ready = true
     this.#onReady?.()
@@ -306,13 +255,9 @@ export class Primary {
   }
 
   #onWorkerExit (worker: Worker, code: number | null, signal: string | null): void {
-    const state = this.#workers.get(worker.id)
+    const state = this.#pool.remove(worker)
     if (state === undefined) return
-    this.#workers.delete(worker.id)
-    this.#started.delete(worker.id)
-    this.#acks.gone(worker.id)
-    this.#listeners.get(worker.id)?.(false)
-    this.#listeners.delete(worker.id)
+    this.#acme?.gone(worker.id)
     const fields = { worker: worker.id, workerPid: worker.process.pid, code, signal }
     if (this.#stopping || state.draining) {
       this.#log.info(fields, 'worker exited')
@@ -328,28 +273,12 @@ export class Primary {
       const last = signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`
       return this.#fail(new SeraphError('SERAPH_ERR_CRASH_LOOP', decision.startFailures, last))
     }
-    if (decision.delayMs === 0) {
-      this.#fork(false, state)
-      return
-    }
-    this.#log.warn({ delayMs: decision.delayMs }, 'workers keep dying; backing off before the next restart')
-    const timer = setTimeout(() => {
-      this.#restartTimers.delete(timer)
-      this.#fork(false, state)
-    }, decision.delayMs)
-    this.#restartTimers.add(timer)
-  }
-
-  #sendToStarted (message: PrimaryMessage): void {
-    for (const { worker } of this.#workers.values()) {
-      if (this.#started.has(worker.id) && worker.isConnected()) worker.send(message)
-    }
+    if (decision.delayMs > 0) this.#log.warn({ delayMs: decision.delayMs }, 'workers keep dying; backing off before the next restart')
+    this.#pool.forkLater(decision.delayMs, () => this.#generation, state)
   }
 
   #broadcastTicketKeys (keys: string): void {
-    for (const { worker } of this.#workers.values()) {
-      if (worker.isConnected()) worker.send({ act: 'ticket-keys', keys })
-    }
+    this.#pool.broadcast({ act: 'ticket-keys', keys })
   }
 
   #fail (error: SeraphError): void {
@@ -359,16 +288,8 @@ export class Primary {
     this.stop(true, 1)
   }
 
-  #killAll (): void {
-    for (const { worker } of this.#workers.values()) {
-      this.#log.error({ worker: worker.id, workerPid: worker.process.pid }, 'worker missed its shutdown deadline; killing it')
-      worker.process.kill('SIGKILL')
-    }
-    this.#exitCode = 1
-  }
-
   #finishIfDone (): void {
-    if (!this.#stopping || this.#workers.size > 0) return
+    if (!this.#stopping || this.#pool.size > 0) return
     this.#socket?.handle.close()
     this.#socket = undefined
     this.#redirectSocket?.handle.close()

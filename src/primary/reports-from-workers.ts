@@ -1,5 +1,4 @@
-import type { Worker } from 'node:cluster'
-import type { WorkerReport } from '../shared/messages.js'
+import type { PrimaryMessage, WorkerReport } from '../shared/messages.js'
 import { PendingReplies } from '../shared/pending-replies.js'
 
 /** How long the admin listener waits for a worker's counters. */
@@ -10,9 +9,8 @@ export class WorkerReports {
   readonly #replies = new PendingReplies<WorkerReport>(reportTimeoutMs)
 
   /** Resolves with the worker's report, or `undefined` if it does not answer in time. */
-  request (worker: Worker): Promise<WorkerReport | undefined> {
-    if (!worker.isConnected()) return Promise.resolve(undefined)
-    return this.#replies.ask((requestId) => worker.send({ act: 'report', requestId }))
+  request (send: (message: PrimaryMessage) => void): Promise<WorkerReport | undefined> {
+    return this.#replies.ask((requestId) => send({ act: 'report', requestId }))
   }
 
   received (requestId: number, report: WorkerReport | undefined): void {

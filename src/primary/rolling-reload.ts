@@ -1,4 +1,4 @@
-import type { WorkerState } from './cluster-status.js'
+import type { WorkerState } from './worker-pool.js'
 import type { Config } from '../config/config.js'
 import { isSeraphError } from '../shared/errors.js'
 import type { Logger } from '../shared/logger.js'

@@ -1,13 +1,38 @@
 import type { Config } from '../config/config.js'
-import type { WorkerSettings } from '../shared/messages.js'
+import type { AcmeChallenge, CertificateEntry, WorkerSettings } from '../shared/messages.js'
+import { devCertDir } from '../shared/package-info.js'
 import type { SharedTlsState } from './cluster-tls-state.js'
+
+/** What the primary knows beyond the configuration when a worker starts. */
+export interface StartContext {
+  readonly workerId: number
+  /** The default pair: the first --cert, or the development certificate. */
+  readonly certPath: string
+  readonly keyPath: string
+  /** A 'redirect-handle' message follows. */
+  readonly redirect: boolean
+  /** The ACME service's current state, when --domain is given. */
+  readonly acme: { readonly certificates: CertificateEntry[], readonly challenges: AcmeChallenge[] } | undefined
+}
 
 const year = 365 * 86_400_000
 
 /** What one worker is told at start: the configuration as a worker needs it. */
-export function workerSettings (config: Config, shared: SharedTlsState, worker: Pick<WorkerSettings, 'workerId' | 'certPath' | 'keyPath' | 'redirect' | 'privatePaths' | 'extraPairs' | 'acmeDefault' | 'certificates' | 'challenges'>): WorkerSettings {
+export function workerSettings (config: Config, shared: SharedTlsState, context: StartContext): WorkerSettings {
+  const { acme, ...worker } = context
   return {
     ...worker,
+    extraPairs: config.certPairs.slice(1).map((pair) => ({ certPath: pair.cert, keyPath: pair.key })),
+    acmeDefault: config.cert === undefined && acme !== undefined,
+    certificates: acme?.certificates ?? [],
+    challenges: acme?.challenges ?? [],
+    // The development CA's key lives beside its certificate: never servable either.
+    privatePaths: [
+      context.certPath, context.keyPath, devCertDir,
+      ...config.certPairs.flatMap((pair) => [pair.cert, pair.key]),
+      ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile]),
+      ...(config.acme === undefined ? [] : [config.acme.stateDir])
+    ],
     root: config.root,
     logLevel: config.logLevel,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

@@ -43,7 +43,7 @@ export function readTicketKeyFile (file: string): Buffer {
   try {
     keys = readFileSync(file)
   } catch (err) {
-    throw new SeraphError('SERAPH_ERR_CERT_UNREADABLE', '--ticket-key-file', file, (err as NodeJS.ErrnoException).code ?? 'error')
+    throw new SeraphError('SERAPH_ERR_TICKET_KEY_UNREADABLE', file, (err as NodeJS.ErrnoException).code ?? 'error')
   }
   if (keys.length !== ticketKeyLength) throw new SeraphError('SERAPH_ERR_TICKET_KEY_INVALID', file, keys.length, ticketKeyLength)
   return keys

@@ -22,6 +22,8 @@ export const errorMessages = {
   SERAPH_ERR_CERT_MISMATCH: '%s %s does not belong to the certificate in %s',
   SERAPH_ERR_CERT_EXPIRED: '%s %s expired on %s',
   SERAPH_ERR_CERT_NOT_YET_VALID: '%s %s is not valid before %s',
+  SERAPH_ERR_TICKET_KEY_UNREADABLE: '--ticket-key-file %s: cannot read the file (%s)',
+  SERAPH_ERR_RELOAD_ADDRESS_CHANGED: '%s cannot change on reload (%s, was %s); restart seraph instead',
   SERAPH_ERR_TICKET_KEY_INVALID: '--ticket-key-file %s: holds %d bytes, expected %d (make one with: openssl rand 48 > ticket.key)',
   SERAPH_ERR_DEV_CERT_FAILED: 'cannot create the development certificate in %s: %s',
   SERAPH_ERR_PORT_IN_USE: '%s %d: address %s is already in use',
