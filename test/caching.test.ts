@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
-import { request, Agent } from 'undici'
+import { request, Agent, Client } from 'undici'
+import { bundledPublicDir } from '../src/shared/package-info.js'
 import { cacheControl } from '../src/worker/cache-policy.js'
 import { FileCache } from '../src/worker/file-cache.js'
 import { RootConfinement } from '../src/worker/root-confinement.js'
@@ -169,3 +170,24 @@ t.test('the fast path for cached files answers exactly like the full path', asyn
   const headB = await get('/index.html?x', {}, 'HEAD')
   t.same(comparable(headA.headers), comparable(headB.headers), 'HEAD too')
 })
+
+t.test('the first response for every text file of the sample blog is already compressed', async (t) => {
+  const { port, ca } = await startApp(t, bundledPublicDir)
+  const client = new Client(`https://127.0.0.1:${port}`, { connect: { ca } })
+  t.teardown(() => client.close())
+  const texts = filesBelow(bundledPublicDir).filter((file) => /\.(html|css|xml|svg|js|json|txt)$/.test(file) && statSync(file).size >= 256)
+  t.ok(texts.length >= 5, `${texts.length} text files`)
+  for (const file of texts) {
+    const path = '/' + relative(bundledPublicDir, file).split(sep).join('/')
+    const res = await client.request({ method: 'GET', path, headers: { 'accept-encoding': 'br, gzip' } })
+    const body = Buffer.from(await res.body.arrayBuffer())
+    const encoding = res.headers['content-encoding']
+    t.ok(encoding === 'gzip' || encoding === 'br', `${path}: the first answer is compressed (${String(encoding)})`)
+    t.ok((encoding === 'br' ? brotliDecompressSync(body) : gunzipSync(body)).equals(readFileSync(file)), `${path}: and decodes to the file`)
+  }
+})
+
+function filesBelow (dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesBelow(join(dir, entry.name)) : [join(dir, entry.name)])
+}

@@ -215,19 +215,17 @@ export class FileCache {
       cacheControl: cacheControlFor(relativePath, type),
       compressible: compressibleTypes.test(type) && body.length >= minCompressBytes
     }
-    if (file.compressible) this.#compress(file)
+    if (file.compressible) {
+      // The first visitor of a new post gets it compressed: gzip (a few
+      // milliseconds for a cached file, in the thread pool) before the first
+      // answer; brotli at quality 11 costs ten times more, so it follows off
+      // the request path and is preferred once it is there.
+      const gz = await gzipAsync(body, { level: 9 }).catch(() => undefined)
+      if (gz !== undefined && gz.length < body.length) file.gzip = gz
+      brotli(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } })
+        .then((br) => { if (br.length < body.length) file.br = br }, () => {})
+    }
     return file
-  }
-
-  // Off the request path: the first responses go out uncompressed.
-  #compress (file: CachedFile): void {
-    Promise.all([
-      brotli(file.body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: file.body.length } }),
-      gzipAsync(file.body, { level: 9 })
-    ]).then(([br, gz]) => {
-      if (br.length < file.body.length) file.br = br
-      if (gz.length < file.body.length) file.gzip = gz
-    }, () => {})
   }
 }
 
