@@ -8,6 +8,7 @@ import { configureCaHttp } from './ca-http.js'
 import { ChallengeRegistry } from './challenge-registry.js'
 import { maxTimerMs, renewalTime, retryDelay } from './renewal-schedule.js'
 import { StateStore, type StoredCertificate } from './state-store.js'
+import { checkStoredCertificate } from './stored-certificate.js'
 import { temporaryCertificate } from './temporary-certificate.js'
 
 interface Served {
@@ -66,18 +67,36 @@ export class AcmeService {
     await this.#store.open()
     const missing: string[] = []
     for (const name of this.names) {
-      const stored = await this.#store.readCertificate(name).catch(() => undefined)
-      const served = stored === undefined ? undefined : describe(stored, false)
-      if (served !== undefined && served.notAfter.getTime() > Date.now() && served.notBefore.getTime() <= Date.now()) {
-        this.#served.set(name, served)
-        this.metrics.expiry(name, served.notAfter)
-        this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() }, 'stored certificate loaded')
-      } else missing.push(name)
+      const served = await this.#loadStored(name)
+      if (served === undefined) {
+        missing.push(name)
+        continue
+      }
+      this.#served.set(name, served)
+      this.metrics.expiry(name, served.notAfter)
+      this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() }, 'stored certificate loaded')
     }
     if (missing.length === 0) return
     const temporary = describe(await temporaryCertificate(missing), true)
     if (temporary === undefined) throw new Error('the temporary certificate cannot be read')
     for (const name of missing) this.#served.set(name, temporary)
+  }
+
+  /** The stored certificate of `name` if it can be served as it is; otherwise undefined, with one warning saying why (none when there is no file). */
+  async #loadStored (name: string): Promise<Served | undefined> {
+    let stored: StoredCertificate | undefined
+    let reason: string
+    try {
+      stored = await this.#store.readCertificate(name)
+      if (stored === undefined) return undefined
+      const check = checkStoredCertificate(name, stored)
+      if (check.usable) return describe(stored, false)
+      reason = check.reason
+    } catch (err) {
+      reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    }
+    this.#log.warn({ names: [name], reason }, 'stored certificate not used, ordering a new one')
+    return undefined
   }
 
   /** Plans every name's next order (at once for those without a certificate). */
