@@ -97,12 +97,14 @@ export class Primary {
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
     const ready = new Promise<void>((resolve) => { this.#onReady = resolve })
     for (let i = 0; i < config.workers; i++) this.#pool.fork(this.#generation, false)
-    this.#acme?.service.start()
     this.#shared.startRotation((keys) => {
       this.#broadcastTicketKeys(keys)
       this.#log.info('session-ticket keys rotated')
     })
     await ready
+    // Orders start once every worker listens, so the CA's first validation
+    // finds a worker that knows the challenge; `ready` still never waits for the CA.
+    this.#acme?.service.start()
     const port = this.#socket.port
     return {
       port,

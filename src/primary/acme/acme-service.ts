@@ -4,10 +4,13 @@ import type { AcmeConfig } from '../../config/acme-config.js'
 import type { Logger } from '../../shared/logger.js'
 import type { AcmeChallenge, CertificateEntry } from '../../shared/messages.js'
 import { AcmeMetrics } from './acme-metrics.js'
-import { configureCaHttp } from './ca-http.js'
+import { caGet, configureCaHttp } from './ca-http.js'
+import { caWait, longerWait, type CaWait } from './ca-wait.js'
 import { ChallengeRegistry } from './challenge-registry.js'
+import { ariPollDelay, certificateId, nextStep, parseRenewalInfo, type NextStep } from './renewal-info.js'
 import { maxTimerMs, renewalTime, retryDelay } from './renewal-schedule.js'
 import { StateStore, type StoredCertificate } from './state-store.js'
+import { checkStoredCertificate } from './stored-certificate.js'
 import { temporaryCertificate } from './temporary-certificate.js'
 
 interface Served {
@@ -48,6 +51,12 @@ export class AcmeService {
   readonly #served = new Map<string, Served>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #failures = new Map<string, number>()
+  /** When each name's timer fires, for /healthz. */
+  readonly #next = new Map<string, NextStep>()
+  /** The longest wait the CA asked for during the order running now. */
+  #caWait: CaWait | undefined
+  /** The directory's renewalInfo URL (RFC 9773); null: it offers none. Asked once. */
+  #renewalInfo: string | null | undefined
   #queue: Promise<void> = Promise.resolve()
   #client: Client | undefined
   #stopped = false
@@ -66,13 +75,14 @@ export class AcmeService {
     await this.#store.open()
     const missing: string[] = []
     for (const name of this.names) {
-      const stored = await this.#store.readCertificate(name).catch(() => undefined)
-      const served = stored === undefined ? undefined : describe(stored, false)
-      if (served !== undefined && served.notAfter.getTime() > Date.now() && served.notBefore.getTime() <= Date.now()) {
-        this.#served.set(name, served)
-        this.metrics.expiry(name, served.notAfter)
-        this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() }, 'stored certificate loaded')
-      } else missing.push(name)
+      const served = await this.#loadStored(name)
+      if (served === undefined) {
+        missing.push(name)
+        continue
+      }
+      this.#served.set(name, served)
+      this.metrics.expiry(name, served.notAfter)
+      this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() }, 'stored certificate loaded')
     }
     if (missing.length === 0) return
     const temporary = describe(await temporaryCertificate(missing), true)
@@ -80,13 +90,30 @@ export class AcmeService {
     for (const name of missing) this.#served.set(name, temporary)
   }
 
+  /** The stored certificate of `name` if it can be served as it is; otherwise undefined, with one warning saying why (none when there is no file). */
+  async #loadStored (name: string): Promise<Served | undefined> {
+    let stored: StoredCertificate | undefined
+    let reason: string
+    try {
+      stored = await this.#store.readCertificate(name)
+      if (stored === undefined) return undefined
+      const check = checkStoredCertificate(name, stored)
+      if (check.usable) return describe(stored, false)
+      reason = check.reason
+    } catch (err) {
+      reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    }
+    this.#log.warn({ names: [name], reason }, 'stored certificate not used, ordering a new one')
+    return undefined
+  }
+
   /** Plans every name's next order (at once for those without a certificate). */
   start (): void {
-    configureCaHttp(this.#config.ca)
+    configureCaHttp(this.#config.ca, (response) => { this.#caWait = longerWait(this.#caWait, caWait(response)) })
     setLogger((message) => this.#log.debug({ detail: message }, 'acme-client'))
     for (const name of this.names) {
-      const served = this.#served.get(name) as Served
-      this.#plan(name, served.temporary ? Date.now() : renewalTime(served.notBefore, served.notAfter))
+      if ((this.#served.get(name) as Served).temporary) this.#plan(name, { action: 'renew', at: Date.now() })
+      else this.#enqueue(() => this.#schedule(name))
     }
   }
 
@@ -113,24 +140,71 @@ export class AcmeService {
   }
 
   /** For the admin /healthz. */
-  health (): Array<{ name: string, notAfter: string, serial: string, temporary: boolean }> {
+  health (): Array<{ name: string, notAfter: string, serial: string, temporary: boolean, next?: { action: string, at: string } }> {
     return this.names.map((name) => {
       const served = this.#served.get(name) as Served
-      return { name, notAfter: served.notAfter.toISOString(), serial: served.serial, temporary: served.temporary }
+      const next = this.#next.get(name)
+      return {
+        name,
+        notAfter: served.notAfter.toISOString(),
+        serial: served.serial,
+        temporary: served.temporary,
+        ...(next === undefined ? {} : { next: { action: next.action, at: new Date(next.at).toISOString() } })
+      }
     })
   }
 
-  #plan (name: string, at: number): void {
+  // Every request to the CA, orders and renewalInfo alike, runs one at a time.
+  #enqueue (task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task)
+  }
+
+  #plan (name: string, step: NextStep): void {
     if (this.#stopped) return
     clearTimeout(this.#timers.get(name))
-    const delay = Math.max(0, at - Date.now())
+    this.#next.set(name, step)
+    const delay = Math.max(0, step.at - Date.now())
     const timer = setTimeout(() => {
       this.#timers.delete(name)
-      if (delay === maxTimerMs) return this.#plan(name, at)
-      this.#queue = this.#queue.then(() => this.#renew(name))
+      if (delay >= maxTimerMs) return this.#plan(name, step)
+      this.#enqueue(() => step.action === 'renew' ? this.#renew(name) : this.#schedule(name))
     }, Math.min(delay, maxTimerMs))
     timer.unref()
     this.#timers.set(name, timer)
+  }
+
+  /** Plans the renewal of a served certificate: inside the CA's renewalInfo window when it offers one, else at a third of the lifetime left. Never throws. */
+  async #schedule (name: string): Promise<void> {
+    if (this.#stopped) return
+    const served = this.#served.get(name) as Served
+    const fallbackAt = renewalTime(served.notBefore, served.notAfter)
+    let step: NextStep = { action: 'renew', at: fallbackAt }
+    try {
+      const base = await this.#renewalInfoUrl()
+      const id = base === undefined ? undefined : certificateId(new X509Certificate(served.stored.chain))
+      if (base !== undefined && id !== undefined) {
+        const { data, headers } = await caGet(`${base.replace(/\/$/, '')}/${id}`)
+        const window = parseRenewalInfo(data)
+        if (window === undefined) throw new Error('the answer has no suggestedWindow')
+        step = nextStep(Date.now(), fallbackAt, window, ariPollDelay(headers['retry-after']))
+        this.#log.debug({ names: [name], window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() }, next: step.action, at: new Date(step.at).toISOString() }, 'renewal information')
+      }
+    } catch (err) {
+      // The fallback stands; ask again in a while, in case the CA has since moved the window earlier.
+      const retryAt = Date.now() + ariPollDelay(undefined)
+      if (retryAt < fallbackAt) step = { action: 'check', at: retryAt }
+      this.#log.warn({ names: [name], problem: (err as Error).message }, 'renewal information unavailable, using a third of the lifetime')
+    }
+    this.#plan(name, step)
+  }
+
+  async #renewalInfoUrl (): Promise<string | undefined> {
+    if (this.#renewalInfo === undefined) {
+      const { data } = await caGet(this.#config.directoryUrl)
+      const url = (data as { renewalInfo?: unknown } | undefined)?.renewalInfo
+      this.#renewalInfo = typeof url === 'string' && URL.canParse(url) ? url : null
+    }
+    return this.#renewalInfo ?? undefined
   }
 
   // Never throws: a failure is logged, counted and retried later, and the
@@ -138,6 +212,7 @@ export class AcmeService {
   async #renew (name: string): Promise<void> {
     if (this.#stopped) return
     const previous = this.#served.get(name) as Served
+    this.#caWait = undefined
     try {
       const stored = await this.#order(name)
       const served = describe(stored, false)
@@ -150,12 +225,14 @@ export class AcmeService {
       this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() },
         previous.temporary ? 'certificate obtained' : 'certificate renewed')
       this.#options.publishCertificates(this.certificates)
-      this.#plan(name, renewalTime(served.notBefore, served.notAfter))
+      await this.#schedule(name)
     } catch (err) {
       const failures = (this.#failures.get(name) ?? 0) + 1
       this.#failures.set(name, failures)
       this.metrics.order('failed')
-      const delayMs = retryDelay(failures)
+      // The CA's Retry-After (capped in ca-wait.ts) wins over a shorter back-off step.
+      const asked = this.#caWait as CaWait | undefined
+      const delayMs = Math.max(retryDelay(failures), asked?.ms ?? 0)
       const error = err as NodeJS.ErrnoException
       this.#log.error({
         names: [name],
@@ -163,9 +240,10 @@ export class AcmeService {
         ...(error.code === undefined ? {} : { code: error.code }),
         failures,
         retryInSeconds: Math.round(delayMs / 1000),
+        ...(asked === undefined ? {} : { caRetryAfterSeconds: Math.round(asked.ms / 1000), rateLimited: asked.rateLimited }),
         serving: previous.temporary ? 'temporary certificate' : previous.serial
       }, previous.temporary ? 'certificate order failed' : 'certificate renewal failed')
-      this.#plan(name, Date.now() + delayMs)
+      this.#plan(name, { action: 'renew', at: Date.now() + delayMs })
     }
   }
 

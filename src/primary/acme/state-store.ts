@@ -50,12 +50,15 @@ export class StateStore {
     return writeAtomically(join(this.#dir, 'account.key'), pem)
   }
 
+  /** undefined when there is no file; throws when the file cannot be read or holds no key and chain. */
   async readCertificate (name: string): Promise<StoredCertificate | undefined> {
     const text = await readIfPresent(this.#certificatePath(name))
     if (text === undefined) return undefined
     const key = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----\n?/.exec(text)?.[0]
     const chain = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)?.join('')
-    return key === undefined || chain === undefined ? undefined : { key, chain }
+    // Present but not a key and a chain: not the same as absent, the caller warns.
+    if (key === undefined || chain === undefined) throw new Error(`${this.#certificatePath(name)} holds no ${key === undefined ? 'private key' : 'certificate'}`)
+    return { key, chain }
   }
 
   writeCertificate (name: string, stored: StoredCertificate): Promise<void> {

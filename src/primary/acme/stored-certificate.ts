@@ -1,0 +1,38 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto'
+import type { StoredCertificate } from './state-store.js'
+
+export type StoredCheck =
+  | { readonly usable: true, readonly leaf: X509Certificate }
+  | { readonly usable: false, readonly reason: string }
+
+/**
+ * Whether a certificate read from --state-dir may be served for `name` as it
+ * is. The folder is the operator's (restored from a backup, copied between
+ * machines, edited by hand), so nothing in it is trusted: serving a pair
+ * whose key does not match would fail every handshake for the name, and one
+ * for other names would fail every browser's name check, until the next
+ * renewal, which could be weeks away. Anything not usable is ordered anew.
+ */
+export function checkStoredCertificate (name: string, stored: StoredCertificate, now = Date.now()): StoredCheck {
+  let leaf: X509Certificate
+  try {
+    leaf = new X509Certificate(stored.chain)
+  } catch {
+    return { usable: false, reason: 'the certificate cannot be read' }
+  }
+  if (Date.parse(leaf.validFrom) > now) return { usable: false, reason: `not valid before ${new Date(leaf.validFrom).toISOString()}` }
+  if (Date.parse(leaf.validTo) <= now) return { usable: false, reason: `expired on ${new Date(leaf.validTo).toISOString()}` }
+  // Exactly the one name: seraph orders one certificate per name, so any
+  // other subjectAltName (another name, a wildcard, an address) means the
+  // file is not the one seraph wrote for it.
+  const altNames = (leaf.subjectAltName ?? '').split(/,\s*/).filter(Boolean)
+  if (altNames.length !== 1 || altNames[0]?.toLowerCase() !== `dns:${name}`) {
+    return { usable: false, reason: `it is for ${altNames.length === 0 ? 'no name' : altNames.join(', ')}, not DNS:${name}` }
+  }
+  try {
+    if (!leaf.checkPrivateKey(createPrivateKey(stored.key))) return { usable: false, reason: 'the private key does not belong to the certificate' }
+  } catch {
+    return { usable: false, reason: 'the private key cannot be read' }
+  }
+  return { usable: true, leaf }
+}

@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { ariPollDefaultMs, certificateId, nextStep, parseRenewalInfo, serialOctets } from '../src/primary/acme/renewal-info.js'
+import { renewalTime } from '../src/primary/acme/renewal-schedule.js'
+import { StateStore } from '../src/primary/acme/state-store.js'
+import { makeCertificate, tempDir } from './helpers/certificates.js'
+import { startFakeCa, type FakeCaOptions } from './helpers/fake-ca.js'
+import { inProcessAcme } from './helpers/in-process-acme.js'
+
+// Debian's pebble 2.4 offers no renewalInfo (pebble has it from 2.6), so the
+// window handling runs against the fake CA serving the recorded Let's Encrypt
+// directory (test/fixtures/acme), in-process.
+const name = 'a.blog.test'
+const hour = 3_600_000
+
+t.test('certificate ID: RFC 9773 §4.1 example and a real certificate', async (t) => {
+  // The RFC's example: keyIdentifier 69:88:5B:6B:..., serial 0x87654321 (DER 00 87 65 43 21).
+  t.equal(Buffer.from('69885B6B87464041E1B37B847BA0AE2CDE01C8D4', 'hex').toString('base64url'), 'aYhba4dGQEHhs3uEe6CuLN4ByNQ')
+  t.equal(serialOctets('87654321').toString('base64url'), 'AIdlQyE', 'a sign octet when the top bit is set')
+  t.equal(serialOctets('1234').toString('base64url'), Buffer.from('1234', 'hex').toString('base64url'))
+  t.equal(serialOctets('abc').toString('hex'), '0abc', 'an odd length is padded')
+  const made = await makeCertificate(tempDir(t), 'leaf', { hosts: [name] })
+  // Independently of renewal-info.ts's DER walk: what openssl prints.
+  const text = execFileSync('openssl', ['x509', '-in', made.cert, '-noout', '-ext', 'authorityKeyIdentifier', '-serial'], { encoding: 'utf8' })
+  const aki = /([0-9A-F]{2}(?::[0-9A-F]{2})+)/.exec(text)?.[1]?.replaceAll(':', '') ?? ''
+  const serial = /serial=([0-9A-F]+)/.exec(text)?.[1] ?? ''
+  t.equal(certificateId(new X509Certificate(readFileSync(made.cert))), `${Buffer.from(aki, 'hex').toString('base64url')}.${Buffer.from(serial, 'hex').toString('base64url')}`)
+})
+
+t.test('parseRenewalInfo and nextStep', async (t) => {
+  t.same(parseRenewalInfo({ suggestedWindow: { start: '2025-01-02T04:00:00Z', end: '2025-01-03T04:00:00Z' }, explanationURL: 'https://acme.example.com/docs/ari' }),
+    { start: Date.parse('2025-01-02T04:00:00Z'), end: Date.parse('2025-01-03T04:00:00Z') }, 'the RFC\'s example answer')
+  t.equal(parseRenewalInfo({ suggestedWindow: { start: '2025-01-03T04:00:00Z', end: '2025-01-02T04:00:00Z' } }), undefined, 'end before start')
+  t.equal(parseRenewalInfo({ suggestedWindow: { start: 'soon' } }), undefined)
+  t.equal(parseRenewalInfo('nope'), undefined)
+  const now = Date.parse('2025-01-01T00:00:00Z')
+  const window = { start: now + 2 * hour, end: now + 4 * hour }
+  t.same(nextStep(now, now + 99 * hour, window, 6 * hour, () => 0.5), { action: 'renew', at: now + 3 * hour }, 'a random moment inside the window')
+  t.same(nextStep(now, now + 99 * hour, window, 6 * hour, () => 0), { action: 'renew', at: window.start })
+  t.same(nextStep(now, now + 99 * hour, window, 1 * hour, () => 0.5), { action: 'check', at: now + hour }, 'the next poll comes first')
+  t.same(nextStep(now, now + 99 * hour, { start: now - 2 * hour, end: now - hour }, 6 * hour, () => 0.5), { action: 'renew', at: now }, 'a window past: now')
+  t.same(nextStep(now, now + 99 * hour, undefined, 6 * hour), { action: 'renew', at: now + 99 * hour }, 'no window: the fallback')
+})
+
+/** A stored certificate for `name`, then prepare() and start() against a fake CA; resolves once the first plan is made. */
+async function startWithStored (t: Test, options: FakeCaOptions) {
+  const ca = await startFakeCa(t, options)
+  const dir = tempDir(t)
+  const made = await makeCertificate(dir, 'leaf', { hosts: [name], notBefore: new Date(Date.now() - 10 * hour), notAfter: new Date(Date.now() + 80 * hour) })
+  const leaf = new X509Certificate(readFileSync(made.cert))
+  const acme = inProcessAcme(t, ca.directoryUrl, [name])
+  const store = new StateStore(acme.stateDir, ca.directoryUrl)
+  await store.open()
+  await store.writeCertificate(name, { key: readFileSync(made.key, 'utf8'), chain: readFileSync(made.cert, 'utf8') })
+  await acme.service.prepare()
+  acme.service.start()
+  return { ca, acme, leaf }
+}
+
+const nextOf = async (acme: ReturnType<typeof inProcessAcme>) => {
+  await acme.waitForLine((l) => l.msg === 'renewal information' || l.msg === 'renewal information unavailable, using a third of the lifetime' || l.msg === 'certificate renewal failed')
+  const next = acme.service.health()[0]?.next
+  return { action: next?.action, at: Date.parse(next?.at ?? '') }
+}
+
+t.test('a window in the future: renewal planned inside it, asked with the certificate ID', async (t) => {
+  const start = Date.now() + 2 * hour
+  const ids: string[] = []
+  const { acme, leaf } = await startWithStored(t, {
+    renewalInfo: (id) => {
+      ids.push(id)
+      return { status: 200, body: { suggestedWindow: { start: new Date(start).toISOString(), end: new Date(start + hour).toISOString() } } }
+    }
+  })
+  const next = await nextOf(acme)
+  t.same(ids, [certificateId(leaf)], 'one GET <renewalInfo>/<certID>')
+  t.equal(next.action, 'renew')
+  t.ok(next.at >= start && next.at <= start + hour, 'inside the window')
+  t.not(next.at, renewalTime(new Date(leaf.validFrom), new Date(leaf.validTo)), 'not the fallback')
+})
+
+t.test('a window days away and Retry-After: 120: the CA is asked again in two minutes', async (t) => {
+  const start = Date.now() + 50 * hour
+  const before = Date.now()
+  const { acme } = await startWithStored(t, {
+    renewalInfo: () => ({ status: 200, headers: { 'retry-after': '120' }, body: { suggestedWindow: { start: new Date(start).toISOString(), end: new Date(start + hour).toISOString() } } })
+  })
+  const next = await nextOf(acme)
+  t.equal(next.action, 'check')
+  t.ok(next.at >= before + 120_000 && next.at <= Date.now() + 121_000, 'at the CA\'s Retry-After')
+})
+
+t.test('a window already past: renewed at once', async (t) => {
+  const { ca, acme } = await startWithStored(t, {
+    renewalInfo: () => ({ status: 200, body: { suggestedWindow: { start: new Date(Date.now() - 2 * hour).toISOString(), end: new Date(Date.now() - hour).toISOString() } } })
+  })
+  await ca.waitForRequest(/^POST \/acme\/new-order$/)
+  const failed = await acme.waitForLine((l) => l.msg === 'certificate renewal failed')
+  t.match(failed, { serving: /^[0-9a-f]+$/ }, 'the stored certificate stays served')
+})
+
+t.test('no renewalInfo in the directory (like pebble 2.4): a third of the lifetime left, no ARI request', async (t) => {
+  const { ca, acme, leaf } = await startWithStored(t, { withoutRenewalInfo: true })
+  await acme.waitForLine((l) => l.msg === 'stored certificate loaded')
+  await ca.waitForRequest(/^GET \/directory$/)
+  // The plan is made right after the directory answer; wait for it without sleeping.
+  while (acme.service.health()[0]?.next === undefined) await new Promise((resolve) => setImmediate(resolve))
+  const next = acme.service.health()[0]?.next
+  t.same(next, { action: 'renew', at: new Date(renewalTime(new Date(leaf.validFrom), new Date(leaf.validTo))).toISOString() })
+  t.notOk(ca.requests.some((r) => r.includes('renewalInfo')))
+})
+
+t.test('renewalInfo answers an error: the fallback, and the CA is asked again in 6 hours', async (t) => {
+  const before = Date.now()
+  const { acme } = await startWithStored(t, { renewalInfo: () => ({ status: 500, body: { detail: 'down' } }) })
+  const next = await nextOf(acme)
+  t.equal(next.action, 'check')
+  t.ok(next.at >= before + ariPollDefaultMs && next.at <= Date.now() + ariPollDefaultMs)
+  t.ok(acme.lines.some((l) => l.msg === 'renewal information unavailable, using a third of the lifetime' && l.level === 40))
+})

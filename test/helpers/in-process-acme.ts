@@ -1,0 +1,50 @@
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { AcmeService } from '../../src/primary/acme/acme-service.js'
+import { tempDir } from './certificates.js'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+export interface InProcessAcme {
+  readonly service: AcmeService
+  readonly stateDir: string
+  readonly lines: Array<Record<string, unknown>>
+  /** Resolves with the first log line (logged or to come) that matches. */
+  waitForLine (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
+}
+
+/** The primary's AcmeService alone, logging into an array: no workers, no ports. Stopped in teardown. */
+export function inProcessAcme (t: Teardown, directoryUrl: string, domains: string[], stateDir = join(tempDir(t), 'state')): InProcessAcme {
+  const lines: Array<Record<string, unknown>> = []
+  const waiters = new Set<() => void>()
+  const log = pino({ level: 'debug' }, {
+    write: (text: string) => {
+      lines.push(JSON.parse(text) as Record<string, unknown>)
+      for (const waiter of waiters) waiter()
+    }
+  })
+  const service = new AcmeService({
+    config: { domains, directoryUrl, email: undefined, ca: undefined, challenge: 'tls-alpn-01', stateDir },
+    log,
+    manualNames: () => false,
+    publishCertificates: () => {},
+    publishChallenges: async () => {}
+  })
+  t.teardown(() => service.stop())
+  return {
+    service,
+    stateDir,
+    lines,
+    waitForLine: (match) => new Promise((resolve) => {
+      const check = (): boolean => {
+        const found = lines.find(match)
+        if (found === undefined) return false
+        waiters.delete(waiter)
+        resolve(found)
+        return true
+      }
+      const waiter = (): void => { check() }
+      if (!check()) waiters.add(waiter)
+    })
+  }
+}
