@@ -1,0 +1,65 @@
+import t from 'tap'
+import { startPebble, freePort } from './helpers/pebble.js'
+import { startSeraph } from './helpers/seraph-process.js'
+import { tempDir } from './helpers/certificates.js'
+import { nameLoad, probeName } from './helpers/sni-probe.js'
+
+const names = ['a.blog.test', 'b.blog.test']
+
+async function ports () {
+  return { port: await freePort(), redirectPort: await freePort() }
+}
+
+function acmeArgs (pebble: { directoryUrl: string, caFile: string }, stateDir: string, domains: readonly string[]): string[] {
+  return [...domains.flatMap((d) => ['--domain', d]), '--acme-directory', pebble.directoryUrl, '--acme-ca', pebble.caFile, '--state-dir', stateDir, '--workers', '2']
+}
+
+t.test('renewal of a short certificate under load: the serial changes in every worker', async (t) => {
+  const { port, redirectPort } = await ports()
+  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port, validitySeconds: 24 })
+  const stateDir = tempDir(t)
+  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names.slice(0, 1)), '--port', String(port), '--redirect-port', String(redirectPort)])
+  const obtained = await seraph.waitForLine((l) => l.msg === 'certificate obtained', 'certificate obtained', 60_000)
+  const load = nameLoad(port, names.slice(0, 1))
+  const renewed = await seraph.waitForLine((l) => l.msg === 'certificate renewed', 'certificate renewed', 60_000)
+  t.not(renewed.serial, obtained.serial, 'a new serial')
+  t.ok(Date.parse(renewed.notAfter as string) > Date.parse(obtained.notAfter as string))
+  for (const pid of seraph.liveWorkerPids()) {
+    await seraph.waitForLine((l) => l.role === 'worker' && l.pid === pid && l.msg === 'certificates applied' && (l.serials as string[]).includes(renewed.serial as string), `worker ${pid} applied the renewal`)
+  }
+  for (let i = 0; i < 6; i++) t.equal((await probeName(port, names[0])).serial, renewed.serial, 'new handshakes get the renewed certificate')
+  const result = await load.stop()
+  t.same(result.errors, [], 'no failed request')
+})
+
+t.test('SNI with two manual pairs: each name its certificate, no SNI or an unknown name the first', async (t) => {
+  const { makeCertificate } = await import('./helpers/certificates.js')
+  const dir = tempDir(t)
+  const one = await makeCertificate(dir, 'one', { hosts: ['one.test'] })
+  const two = await makeCertificate(dir, 'two', { hosts: ['two.test', '*.two.test'] })
+  const { port } = await startSeraph(t, ['--cert', one.cert, '--key', one.key, '--cert', two.cert, '--key', two.key, '--workers', '1'])
+  t.equal((await probeName(port, 'one.test')).names, 'DNS:one.test')
+  t.equal((await probeName(port, 'two.test')).names, 'DNS:two.test, DNS:*.two.test')
+  t.equal((await probeName(port, 'www.two.test')).names, 'DNS:two.test, DNS:*.two.test', 'wildcard')
+  t.equal((await probeName(port, undefined)).names, 'DNS:one.test', 'no server name: the first pair')
+  t.equal((await probeName(port, 'other.test')).names, 'DNS:one.test', 'unknown name: the first pair')
+})
+
+t.test('a worker killed and a SIGHUP reload during an order: the order still completes', async (t) => {
+  const { port, redirectPort } = await ports()
+  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  const stateDir = tempDir(t)
+  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', String(port), '--redirect-port', String(redirectPort)])
+  // Right after ready the first order is running: kill a worker, then reload.
+  const victim = seraph.liveWorkerPids()[0] as number
+  process.kill(victim, 'SIGKILL')
+  await seraph.waitForLine((l) => l.msg === 'worker died unexpectedly' && l.workerPid === victim, 'the death')
+  seraph.signal('SIGHUP')
+  for (const name of names) {
+    await seraph.waitForLine((l) => l.msg === 'certificate obtained' && (l.names as string[]).includes(name), `certificate obtained for ${name}`, 60_000)
+  }
+  await seraph.waitForLine((l) => l.msg === 'reload complete', 'reload complete', 30_000)
+  const root = await pebble.root()
+  for (const name of names) t.ok((await probeName(port, name, root)).authorized, `${name} served by the new workers`)
+  t.equal(seraph.child.exitCode, null)
+})
