@@ -72,6 +72,11 @@ export class WorkerPool {
     }, 'worker forked')
     const handlers = this.#handlers(state)
     worker.on('message', (message: unknown) => { dispatch(handlers, message, undefined) })
+    // A send to a worker that is exiting (killed, crashed) fails with EPIPE
+    // on the channel; unheard, that error would take the primary down.
+    worker.on('error', (err: NodeJS.ErrnoException) => {
+      this.#log.debug({ worker: worker.id, workerPid: worker.process.pid, code: err.code }, 'IPC with an exiting worker failed')
+    })
     return state
   }
 
