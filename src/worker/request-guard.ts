@@ -1,3 +1,5 @@
+import { splitQuery } from '../shared/request-target.js'
+
 /**
  * Rejects request paths that try to leave the served root or confuse the file
  * system layer, before they reach @fastify/static. `send` already refuses `..`;
@@ -5,8 +7,7 @@
  * runs only when the URL holds a `%`, a `\` or a dot segment.
  */
 export function isSafeRequestPath (url: string): boolean {
-  const query = url.indexOf('?')
-  const path = query === -1 ? url : url.slice(0, query)
+  const { path } = splitQuery(url)
   if (path.includes('\\') || path.includes('\0')) return false
   if (!path.includes('%') && !path.includes('/.')) return true
   // An encoded slash or backslash would change where segments split after decoding.

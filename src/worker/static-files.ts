@@ -5,6 +5,7 @@ import { cacheControlFor } from './cache-policy.js'
 import { FileCache, type CachedFile } from './file-cache.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
 import { relative, sep } from 'node:path'
+import { splitQuery } from '../shared/request-target.js'
 
 export interface StaticFilesOptions {
   readonly root: string
@@ -75,16 +76,14 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
   })
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const url = request.raw.url ?? '/'
-    const query = url.indexOf('?')
-    const rawPath = query === -1 ? url : url.slice(0, query)
+    const { path: rawPath, query } = splitQuery(request.raw.url ?? '/')
     const urlPath = decodeURIComponent(rawPath)
     const resolution = await cache.resolve(urlPath)
     switch (resolution.kind) {
       case 'missing':
         return reply.callNotFound()
       case 'redirect':
-        return reply.redirect(`${rawPath}/${query === -1 ? '' : url.slice(query)}`, 301)
+        return reply.redirect(`${rawPath}/${query}`, 301)
       case 'large':
         return sendFromDisk(reply, urlPath, resolution.fsPath, resolution.relativePath)
       case 'file':
