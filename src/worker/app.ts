@@ -16,6 +16,7 @@ import { registerStaticFiles } from './static-files.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 import { RootConfinement, type Refusal } from './root-confinement.js'
 import { withFastPath } from './fast-path.js'
+import { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { secureContextOptions, type TlsMaterial } from './tls/tls-options.js'
 
@@ -137,8 +138,11 @@ export async function buildApp (options: AppOptions): Promise<App> {
     })
   })
 
+  // One set of cached-file answers for Fastify's handler and the fast path.
+  const responses = new CachedResponses(commonHeaders)
   const cache = await registerStaticFiles(app, {
     root: options.root,
+    responses,
     confinement,
     onRefused,
     cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
@@ -152,7 +156,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   server.prependListener('request', withFastPath({
     cache,
     logger: options.logger,
-    commonHeaders,
+    responses,
     ...(options.isDraining === undefined ? {} : { isDraining: options.isDraining }),
     ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
   }, fastifyHandler))

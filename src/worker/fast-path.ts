@@ -1,16 +1,16 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { logAccess } from './access-log.js'
 import type { Logger } from '../shared/logger.js'
-import type { CachedFile, FileCache } from './file-cache.js'
-import { chooseEncoding, type Encoding } from './static-files.js'
+import type { FileCache } from './file-cache.js'
+import type { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { hasConflictingHost } from './host-header.js'
 
 export interface FastPathOptions {
   readonly cache: FileCache
   readonly logger: Logger
-  /** Headers every response carries (security-headers.ts). */
-  readonly commonHeaders: Readonly<Record<string, string>>
+  /** The same answers Fastify's handler sends for cached files (static-files.ts). */
+  readonly responses: CachedResponses
   readonly isDraining?: () => boolean
   readonly onResponse?: (status: number) => void
 }
@@ -19,39 +19,13 @@ type Handler = (request: IncomingMessage, response: ServerResponse) => void
 
 /**
  * Answers the commonest request — GET or HEAD of a small file that is in
- * memory and fresh — before Fastify: no routing, no hooks, no reply object,
- * headers prepared once per file version and encoding. Everything else
- * (ranges, conditional requests that are not a plain If-None-Match, unusual
- * paths, misses) goes to Fastify unchanged. Responses are identical to
- * Fastify's for the same request, access line and metrics included.
+ * memory and fresh — before Fastify: no routing, no hooks, no reply object.
+ * Status, headers and body come from cached-response.ts, like Fastify's for
+ * the same file. Everything else (ranges, conditional requests that are not
+ * a plain If-None-Match, unusual paths, misses) goes to Fastify unchanged.
+ * The access line and metrics are the same as Fastify's too.
  */
 export function withFastPath (options: FastPathOptions, fastify: Handler): Handler {
-  const prepared = new WeakMap<CachedFile, Partial<Record<Encoding, OutgoingHttpHeaders>>>()
-  const headersFor = (file: CachedFile, encoding: Encoding): OutgoingHttpHeaders => {
-    let forFile = prepared.get(file)
-    if (forFile === undefined) {
-      forFile = {}
-      prepared.set(file, forFile)
-    }
-    let headers = forFile[encoding]
-    if (headers === undefined) {
-      const body = encoding === 'identity' ? file.body : file[encoding] as Buffer
-      headers = {
-        ...options.commonHeaders,
-        'cache-control': file.cacheControl,
-        'last-modified': file.lastModified,
-        etag: file.etag,
-        'accept-ranges': 'bytes',
-        'content-type': file.contentType,
-        'content-length': String(body.length),
-        ...(file.compressible ? { vary: 'Accept-Encoding' } : {}),
-        ...(encoding === 'identity' ? {} : { 'content-encoding': encoding })
-      }
-      forFile[encoding] = headers
-    }
-    return headers
-  }
-
   return function handle (request, response) {
     const method = request.method
     const url = request.url ?? ''
@@ -65,23 +39,16 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     const start = performance.now()
     const file = options.cache.peekFresh(url, Date.now())
     if (file === undefined) return fastify(request, response)
+    // Any other If-None-Match goes to Fastify as it always did: Fastify's
+    // HEAD route adds `content-length: 0` to a 304, and that answer keeps its bytes.
     const noneMatch = request.headers['if-none-match']
     if (noneMatch !== undefined && noneMatch !== file.etag) return fastify(request, response)
-    const status = noneMatch === undefined ? 200 : 304
-    const encoding = status === 304 ? 'identity' : chooseEncoding(file, request.headers['accept-encoding'])
-    const headers = headersFor(file, encoding)
-    const draining = closesWhileDraining(request, options.isDraining)
-    if (status === 304) {
-      const { 'content-type': _type, 'content-length': _length, 'content-encoding': _encoding, ...notModified } = headers
-      response.writeHead(304, draining ? { ...notModified, connection: 'close' } : notModified)
-      response.end()
-    } else {
-      response.writeHead(200, draining ? { ...headers, connection: 'close' } : headers)
-      if (method === 'HEAD') response.end()
-      else response.end(encoding === 'identity' ? file.body : file[encoding])
-    }
+    const { status, headers, body } = options.responses.answer(request.headers, file)
+    response.writeHead(status, closesWhileDraining(request, options.isDraining) ? { ...headers, connection: 'close' } : headers)
+    if (method === 'HEAD' || body === undefined) response.end()
+    else response.end(body)
     options.onResponse?.(status)
-    const bytes = status === 304 || method === 'HEAD' ? 0 : Number(headers['content-length'])
+    const bytes = method === 'HEAD' || body === undefined ? 0 : body.length
     logAccess(options.logger, { method, http: request.httpVersion, url, status, bytes, ms: performance.now() - start })
   }
 }

@@ -3,6 +3,7 @@ import { mime } from '@fastify/send'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { cacheControlFor } from './cache-policy.js'
 import { FileCache, type CachedFile } from './file-cache.js'
+import type { CachedResponses } from './cached-response.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
 import { relative, sep } from 'node:path'
 import { splitQuery } from '../shared/request-target.js'
@@ -16,6 +17,8 @@ export interface StaticFilesOptions {
   readonly confinement: RootConfinement
   /** Told about each refused URL path (never the target of the link that was refused). */
   readonly onRefused?: (urlPath: string, reason: Refusal) => void
+  /** Answers for files in memory, shared with the fast path (fast-path.ts). */
+  readonly responses: CachedResponses
 }
 
 /**
@@ -88,55 +91,15 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
         return sendFromDisk(reply, urlPath, resolution.fsPath, resolution.relativePath)
       case 'file':
         if (request.headers.range !== undefined) return sendFromDisk(reply, urlPath, resolution.file.fsPath, resolution.file.relativePath)
-        return sendCached(request, reply, resolution.file)
+        return sendCached(request, reply, resolution.file, options.responses)
     }
   }
   app.get('/*', handler)
   return cache
 }
 
-function sendCached (request: FastifyRequest, reply: FastifyReply, file: CachedFile): FastifyReply {
-  reply.header('etag', file.etag)
-  reply.header('last-modified', file.lastModified)
-  reply.header('cache-control', file.cacheControl)
-  reply.header('accept-ranges', 'bytes')
-  if (file.compressible) reply.header('vary', 'Accept-Encoding')
-  if (isNotModified(request, file)) return reply.code(304).send()
-  reply.header('content-type', file.contentType)
-  const encoding = chooseEncoding(file, request.headers['accept-encoding'])
-  if (encoding === 'identity') return reply.send(file.body)
-  return reply.header('content-encoding', encoding).send(file[encoding])
-}
-
-export type Encoding = 'identity' | 'br' | 'gzip'
-
-/** The smallest variant of `file` the client accepts: brotli, then gzip, then none. */
-export function chooseEncoding (file: CachedFile, acceptEncoding: string | undefined): Encoding {
-  if (acceptEncoding === undefined) return 'identity'
-  if (file.br !== undefined && accepts(acceptEncoding, 'br')) return 'br'
-  if (file.gzip !== undefined && accepts(acceptEncoding, 'gzip')) return 'gzip'
-  return 'identity'
-}
-
-// RFC 9110 §13.1.3: If-None-Match (weak comparison) wins over If-Modified-Since.
-function isNotModified (request: FastifyRequest, file: CachedFile): boolean {
-  const noneMatch = request.headers['if-none-match']
-  if (typeof noneMatch === 'string') {
-    return noneMatch.trim() === '*' || noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === file.etag)
-  }
-  const since = request.headers['if-modified-since']
-  if (typeof since !== 'string') return false
-  const date = Date.parse(since)
-  return !Number.isNaN(date) && Math.floor(file.mtimeMs / 1000) * 1000 <= date
-}
-
-/** True when `header` accepts `coding` with a non-zero q-value. */
-export function accepts (header: string, coding: string): boolean {
-  for (const part of header.split(',')) {
-    const [name, ...params] = part.trim().split(';')
-    if (name?.trim().toLowerCase() !== coding) continue
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
-    return q === undefined || Number(q.slice(2)) > 0
-  }
-  return false
+function sendCached (request: FastifyRequest, reply: FastifyReply, file: CachedFile, responses: CachedResponses): FastifyReply {
+  const { status, headers, body } = responses.answer(request.headers, file)
+  reply.code(status).headers(headers)
+  return body === undefined ? reply.send() : reply.send(body)
 }

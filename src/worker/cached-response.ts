@@ -1,0 +1,100 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import type { CachedFile } from './file-cache.js'
+
+/**
+ * The answer to a GET or HEAD of a file held in memory (file-cache.ts), for
+ * both paths that send one: the fast path (fast-path.ts) and Fastify's
+ * handler (static-files.ts). Both take status, headers and body from here, so
+ * they cannot drift apart (test/caching.test.ts compares them). The drain
+ * rule stays in drain-rule.ts: it applies to every response, not only these.
+ */
+
+export type Encoding = 'identity' | 'br' | 'gzip'
+
+export interface CachedAnswer {
+  readonly status: 200 | 304
+  /** The security headers included; never to be modified (they are shared by every answer for this file version). */
+  readonly headers: Readonly<OutgoingHttpHeaders>
+  /** The bytes of a 200 in its encoding; undefined for a 304. */
+  readonly body: Buffer | undefined
+}
+
+type Variant = Encoding | 'not-modified'
+
+export class CachedResponses {
+  readonly #commonHeaders: Readonly<Record<string, string>>
+  // A new file version is a new CachedFile object: its headers are prepared
+  // once, on its first answer in each variant, and go with it.
+  readonly #prepared = new WeakMap<CachedFile, Partial<Record<Variant, OutgoingHttpHeaders>>>()
+
+  /** `commonHeaders`: what every response carries (security-headers.ts). */
+  constructor (commonHeaders: Readonly<Record<string, string>>) {
+    this.#commonHeaders = commonHeaders
+  }
+
+  answer (request: IncomingHttpHeaders, file: CachedFile): CachedAnswer {
+    if (isNotModified(request, file)) return { status: 304, headers: this.#headersFor(file, 'not-modified'), body: undefined }
+    const encoding = chooseEncoding(file, request['accept-encoding'])
+    return { status: 200, headers: this.#headersFor(file, encoding), body: bodyOf(file, encoding) }
+  }
+
+  #headersFor (file: CachedFile, variant: Variant): OutgoingHttpHeaders {
+    let forFile = this.#prepared.get(file)
+    if (forFile === undefined) {
+      forFile = {}
+      this.#prepared.set(file, forFile)
+    }
+    let headers = forFile[variant]
+    if (headers === undefined) {
+      headers = {
+        ...this.#commonHeaders,
+        'cache-control': file.cacheControl,
+        'last-modified': file.lastModified,
+        etag: file.etag,
+        'accept-ranges': 'bytes',
+        // A 304 describes no body: no type, length or encoding (RFC 9110 §15.4.5).
+        ...(variant === 'not-modified' ? {} : { 'content-type': file.contentType, 'content-length': String(bodyOf(file, variant).length) }),
+        ...(file.compressible ? { vary: 'Accept-Encoding' } : {}),
+        ...(variant === 'not-modified' || variant === 'identity' ? {} : { 'content-encoding': variant })
+      }
+      forFile[variant] = headers
+    }
+    return headers
+  }
+}
+
+function bodyOf (file: CachedFile, encoding: Encoding): Buffer {
+  // chooseEncoding picks br or gzip only when that variant exists.
+  return encoding === 'identity' ? file.body : file[encoding] as Buffer
+}
+
+/** RFC 9110 §13.1.3: If-None-Match (weak comparison) wins over If-Modified-Since. */
+export function isNotModified (request: IncomingHttpHeaders, file: CachedFile): boolean {
+  const noneMatch = request['if-none-match']
+  if (typeof noneMatch === 'string') {
+    return noneMatch.trim() === '*' || noneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === file.etag)
+  }
+  const since = request['if-modified-since']
+  if (typeof since !== 'string') return false
+  const date = Date.parse(since)
+  return !Number.isNaN(date) && Math.floor(file.mtimeMs / 1000) * 1000 <= date
+}
+
+/** The smallest variant of `file` the client accepts: brotli, then gzip, then none. */
+export function chooseEncoding (file: CachedFile, acceptEncoding: string | undefined): Encoding {
+  if (acceptEncoding === undefined) return 'identity'
+  if (file.br !== undefined && accepts(acceptEncoding, 'br')) return 'br'
+  if (file.gzip !== undefined && accepts(acceptEncoding, 'gzip')) return 'gzip'
+  return 'identity'
+}
+
+/** True when `header` accepts `coding` with a non-zero q-value. */
+export function accepts (header: string, coding: string): boolean {
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.trim().split(';')
+    if (name?.trim().toLowerCase() !== coding) continue
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
+    return q === undefined || Number(q.slice(2)) > 0
+  }
+  return false
+}
