@@ -204,7 +204,7 @@ export class Primary {
       },
       'session-store': (message) => {
         this.#shared.storeSession(message.id, message.data)
-        // Workers look up only IDs they know exist: see the worker's session client.
+        // Workers look up only IDs they know exist: see src/worker/tls/session-client.ts.
         this.#pool.broadcast({ act: 'session-ids', ids: [message.id] })
       },
       'acme-challenges-applied': (message) => this.#acme?.applied(worker.id, message.version),
