@@ -5,6 +5,7 @@ import { acmeConfig, type AcmeConfig } from './acme-config.js'
 import { SeraphError } from './errors.js'
 import { defaultContentSecurityPolicy, optionSpecs, type LogLevel, type OptionName, type OptionSpec } from './options.js'
 import { bundledPublicDir } from './package-info.js'
+import { tlsPolicy, type TlsPolicy } from './tls-policy.js'
 
 /** Everything the primary needs to run, validated. */
 export interface Config {
@@ -35,6 +36,8 @@ export interface Config {
   readonly fileCacheBytes: number
   /** `undefined`: no HTTP → HTTPS redirect listener. */
   readonly redirectPort: number | undefined
+  /** Ciphers and oldest protocol of every TLS context; checked here, in the primary. */
+  readonly tlsPolicy: TlsPolicy
 }
 
 /** Session resumption across workers; see the README's Sessions section. */
@@ -163,6 +166,8 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
   }
   return {
     tls,
+    tlsPolicy: tlsPolicy(label('tlsCiphers'), text('tlsCiphers'),
+      choice('tlsMinVersion', label('tlsMinVersion'), text('tlsMinVersion'), '1.2') === '1.3' ? 'TLSv1.3' : 'TLSv1.2'),
     http2: !switchValue(label('noHttp2'), values.noHttp2),
     followSymlinks: switchValue(label('followSymlinks'), values.followSymlinks),
     hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge'), 0),

@@ -23,6 +23,7 @@ export interface WorkerSettings {
   /** Bound of the worker's set of known session IDs (the primary's cache size). */
   readonly sessionCacheSize: number
   readonly sessionTimeoutMs: number
+  readonly tlsPolicy: Config['tlsPolicy']
   readonly http2: boolean
   readonly securityHeaders: SecurityHeaders
   readonly fileCacheBytes: number

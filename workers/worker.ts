@@ -19,6 +19,7 @@ import { LRUCache } from 'lru-cache'
 import { PendingReplies } from '../src/pending-replies.js'
 import { createRedirectServer } from '../src/redirect-server.js'
 import { secureContextOptions, type TlsMaterial } from '../src/tls-options.js'
+import { tlsPolicyOptions } from '../src/tls-policy.js'
 import { sessionProtocolVersion, tls13 } from '../src/tls-session-data.js'
 import { WorkerMetrics } from '../src/worker-metrics.js'
 import { SniContexts } from '../src/sni-contexts.js'
@@ -46,8 +47,9 @@ const http2Sessions = new Set<ServerHttp2Session>()
 let redirectServer: HttpServer | undefined
 let receiveRedirectHandle: (message: { httpsPort: number, handle: unknown }) => void = () => {}
 // Both exist before 'start': certificate and challenge updates apply whenever they come.
-const sni = new SniContexts(() => tls === undefined ? {} : secureContextOptions(tls))
-const challenges = new AcmeChallengeResponder()
+// The ACME contexts made in 'start' come before `tls`: they still get the policy.
+const sni = new SniContexts(() => tls === undefined ? tlsPolicyOptions(settings?.tlsPolicy) : secureContextOptions(tls))
+const challenges = new AcmeChallengeResponder(() => settings?.tlsPolicy)
 const redirectHandle = new Promise<{ httpsPort: number, handle: unknown }>((resolve) => { receiveRedirectHandle = resolve })
 
 function send (message: WorkerMessage, callback?: () => void): void {
@@ -64,7 +66,8 @@ function readTlsMaterial (from: WorkerSettings, ticketKeys: Buffer): TlsMaterial
     cert: first === undefined ? readFileSync(from.certPath) : Buffer.from(first.cert),
     key: first === undefined ? readFileSync(from.keyPath) : Buffer.from(first.key),
     ticketKeys,
-    sessionTimeoutMs: from.sessionTimeoutMs
+    sessionTimeoutMs: from.sessionTimeoutMs,
+    policy: from.tlsPolicy
   }
 }
 
