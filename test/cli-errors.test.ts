@@ -57,7 +57,9 @@ t.test('bad input: one line on stderr, non-zero exit, nothing left running', asy
     ['certificate not yet valid', ['--cert', future.cert, '--key', future.key], 'SERAPH_ERR_CERT_NOT_YET_VALID', '--cert'],
     ['ticket key file of the wrong size', ['--ticket-key-file', garbage], 'SERAPH_ERR_TICKET_KEY_INVALID', 'garbage.pem'],
     ['missing ticket key file', ['--ticket-key-file', join(dir, 'nope.key')], 'SERAPH_ERR_TICKET_KEY_UNREADABLE', '--ticket-key-file'],
-    ['address not on this machine', ['--host', '192.0.2.1'], 'SERAPH_ERR_HOST_UNAVAILABLE', '192.0.2.1']
+    ['address not on this machine', ['--host', '192.0.2.1'], 'SERAPH_ERR_HOST_UNAVAILABLE', '192.0.2.1'],
+    ['unknown cipher', ['--tls-ciphers', 'ECDHE-RSA-AES128-GCM-SHA256:NO-SUCH-CIPHER'], 'SERAPH_ERR_TLS_CIPHERS_INVALID', 'NO-SUCH-CIPHER'],
+    ['TLS version too old', ['--tls-min-version', '1.1'], 'SERAPH_ERR_INVALID_CHOICE', '--tls-min-version']
   ]
   for (const [name, args, code, mention] of cases) {
     await t.test(name, (t) => expectFailure(t, args, code, mention))

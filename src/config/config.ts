@@ -6,6 +6,7 @@ import { SeraphError } from '../shared/errors.js'
 import { optionSpecs, type OptionName, type OptionSpec } from './options.js'
 import { defaultContentSecurityPolicy, defaultLimits, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
 import { bundledPublicDir } from '../shared/package-info.js'
+import { tlsPolicy, type TlsPolicy } from '../shared/tls-policy.js'
 
 /** Everything the primary needs to run, validated. */
 export interface Config {
@@ -36,6 +37,8 @@ export interface Config {
   readonly fileCacheBytes: number
   /** `undefined`: no HTTP → HTTPS redirect listener. */
   readonly redirectPort: number | undefined
+  /** Ciphers and oldest protocol of every TLS context; checked here, in the primary. */
+  readonly tlsPolicy: TlsPolicy
 }
 
 /** Session resumption across workers; see the README's Sessions section. */
@@ -146,6 +149,8 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
   }
   return {
     tls,
+    tlsPolicy: tlsPolicy(label('tlsCiphers'), text('tlsCiphers'),
+      choice('tlsMinVersion', label('tlsMinVersion'), text('tlsMinVersion'), '1.2') === '1.3' ? 'TLSv1.3' : 'TLSv1.2'),
     http2: !switchValue(label('noHttp2'), values.noHttp2),
     followSymlinks: switchValue(label('followSymlinks'), values.followSymlinks),
     hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge'), 0),

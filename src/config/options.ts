@@ -255,6 +255,23 @@ export const optionSpecs = {
     defaultText: '5m',
     description: 'lifetime of a cached TLS session'
   },
+  tlsCiphers: {
+    flag: '--tls-ciphers',
+    env: 'SERAPH_TLS_CIPHERS',
+    kind: 'string',
+    placeholder: 'LIST',
+    defaultText: "Mozilla intermediate: ECDHE with AES-GCM or ChaCha20-Poly1305; Node's TLS 1.3 suites",
+    description: "OpenSSL cipher list (colon-separated) for every certificate; Node's TLS 1.3 suites are kept unless it names TLS_ ones"
+  },
+  tlsMinVersion: {
+    flag: '--tls-min-version',
+    env: 'SERAPH_TLS_MIN_VERSION',
+    kind: 'choice',
+    placeholder: 'VERSION',
+    choices: ['1.2', '1.3'],
+    defaultText: '1.2',
+    description: 'oldest TLS version accepted'
+  },
   help: {
     flag: '--help',
     kind: 'switch',

@@ -15,12 +15,14 @@ export interface GenerateOptions {
   readonly notBefore?: Date
   readonly notAfter?: Date
   readonly caName?: string
+  /** The server key's type; ECDSA P-256 by default. The CA's key is always ECDSA. */
+  readonly keyType?: 'ecdsa' | 'rsa'
 }
 
 const defaultHosts = ['localhost', '127.0.0.1', '::1']
 
 /**
- * Creates a local CA and an ECDSA P-256 server certificate signed by it, with the
+ * Creates a local CA and an ECDSA P-256 (or RSA 2048) server certificate signed by it, with the
  * `openssl` CLI (like mkcert: trust `ca.pem` once, and every leaf it signs works).
  */
 export async function generateCertificate (options: GenerateOptions): Promise<void> {
@@ -37,7 +39,8 @@ export async function generateCertificate (options: GenerateOptions): Promise<vo
     await openssl(['req', '-x509', '-config', cnf, '-extensions', 'root', ...ec, '-days', '3650',
       '-subj', `/CN=${options.caName ?? 'seraph development CA'}`,
       '-keyout', join(options.dir, 'ca-key.pem'), '-out', join(options.dir, 'ca.pem')])
-    await openssl(['req', '-new', '-config', cnf, ...ec, '-subj', `/CN=${hosts[0] ?? 'localhost'}`,
+    const leafKey = options.keyType === 'rsa' ? ['-newkey', 'rsa:2048', '-nodes'] : ec
+    await openssl(['req', '-new', '-config', cnf, ...leafKey, '-subj', `/CN=${hosts[0] ?? 'localhost'}`,
       '-keyout', join(options.dir, 'key.pem'), '-out', join(work, 'leaf.csr')])
     await openssl(['ca', '-batch', '-config', cnf, '-extensions', 'leaf', '-notext',
       '-cert', join(options.dir, 'ca.pem'), '-keyfile', join(options.dir, 'ca-key.pem'),

@@ -41,6 +41,7 @@ export function workerSettings (config: Config, shared: SharedTlsState, context:
     sessionCache: shared.sessionCacheEnabled,
     sessionCacheSize: shared.sessionCacheSize,
     sessionTimeoutMs: config.tls.sessionTimeoutMs,
+    tlsPolicy: config.tlsPolicy,
     http2: config.http2,
     securityHeaders: {
       // HSTS pins browsers to HTTPS for this host: never for a development certificate.

@@ -1,5 +1,6 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 import type { ConnectionLimits, LogLevel, SecurityHeaders } from './settings.js'
+import type { TlsPolicy } from './tls-policy.js'
 
 /**
  * IPC between the primary and its workers: typed `{ act }` objects, each routed
@@ -22,6 +23,7 @@ export interface WorkerSettings {
   /** Bound of the worker's set of known session IDs (the primary's cache size). */
   readonly sessionCacheSize: number
   readonly sessionTimeoutMs: number
+  readonly tlsPolicy: TlsPolicy
   readonly http2: boolean
   readonly securityHeaders: SecurityHeaders
   readonly fileCacheBytes: number

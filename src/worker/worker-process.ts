@@ -10,6 +10,7 @@ import { createRedirectServer } from './redirect-server.js'
 import { AcmeChallengeResponder } from './tls/acme-challenge-responder.js'
 import { SessionClient } from './tls/session-client.js'
 import { SniContexts } from './tls/sni-contexts.js'
+import { tlsPolicyOptions, type TlsPolicy } from '../shared/tls-policy.js'
 import { secureContextOptions, type TlsMaterial } from './tls/tls-options.js'
 import { isSeraphError } from '../shared/errors.js'
 import { createLogOutput, type Logger } from '../shared/logger.js'
@@ -35,12 +36,14 @@ export class WorkerProcess {
   readonly #send: (message: WorkerMessage, callback?: () => void) => void
   readonly sessions: SessionClient
   // Both exist before 'start': certificate and challenge updates apply whenever they come.
-  readonly #sni = new SniContexts(() => this.#tls === undefined ? {} : secureContextOptions(this.#tls))
-  readonly #challenges = new AcmeChallengeResponder()
+  // The ACME contexts made in 'start' come before `#tls`: they still get the policy.
+  readonly #sni = new SniContexts(() => this.#tls === undefined ? tlsPolicyOptions(this.#policy) : secureContextOptions(this.#tls))
+  readonly #challenges = new AcmeChallengeResponder(() => this.#policy)
   readonly #http2Sessions = new Set<ServerHttp2Session>()
   readonly #redirectHandle: Promise<RedirectHandle>
   #receiveRedirectHandle: (handle: RedirectHandle) => void = () => {}
   #serving: Serving | undefined
+  #policy: TlsPolicy | undefined
   // Set as soon as 'start' has made them, before anything that can fail: a
   // failed start is still logged and flushed.
   #logger: Logger | undefined
@@ -73,6 +76,7 @@ export class WorkerProcess {
   }
 
   async #start (settings: WorkerSettings, handle: unknown): Promise<void> {
+    this.#policy = settings.tlsPolicy
     this.sessions.start(settings.sessionCacheSize)
     this.#sni.setAcme(settings.certificates)
     this.#challenges.update(settings.challenges)
@@ -145,7 +149,8 @@ export class WorkerProcess {
       cert: first === undefined ? readFileSync(from.certPath) : Buffer.from(first.cert),
       key: first === undefined ? readFileSync(from.keyPath) : Buffer.from(first.key),
       ticketKeys,
-      sessionTimeoutMs: from.sessionTimeoutMs
+      sessionTimeoutMs: from.sessionTimeoutMs,
+      policy: from.tlsPolicy
     }
   }
 

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import { createSecureContext, TLSSocket, type SecureContext, type Server as TlsServer } from 'node:tls'
 import { maxRecordBytes, parseClientHello, recordComplete } from './client-hello.js'
 import type { AcmeChallenge } from '../../shared/messages.js'
+import { tlsPolicyOptions, type TlsPolicy } from '../../shared/tls-policy.js'
 
 const challengePath = '/.well-known/acme-challenge/'
 /** A validation connection that has not finished its handshake by then is closed. */
@@ -39,13 +40,19 @@ const challengeTimeoutMs = 10_000
 export class AcmeChallengeResponder {
   #tokens = new Map<string, string>()
   #alpn = new Map<string, SecureContext>()
+  readonly #policy: () => TlsPolicy | undefined
+
+  /** `policy`: the worker's --tls-ciphers/--tls-min-version (the defaults when `undefined`); validators speak TLS 1.2 and 1.3 with AEAD suites. */
+  constructor (policy: () => TlsPolicy | undefined = () => undefined) {
+    this.#policy = policy
+  }
 
   update (challenges: readonly AcmeChallenge[]): void {
     const tokens = new Map<string, string>()
     const alpn = new Map<string, SecureContext>()
     for (const challenge of challenges) {
       if (challenge.type === 'http-01') tokens.set(challenge.token, challenge.keyAuthorization)
-      else alpn.set(challenge.name, createSecureContext({ cert: challenge.cert, key: challenge.key, minVersion: 'TLSv1.2' }))
+      else alpn.set(challenge.name, createSecureContext({ ...tlsPolicyOptions(this.#policy()), cert: challenge.cert, key: challenge.key }))
     }
     this.#tokens = tokens
     this.#alpn = alpn

@@ -1,4 +1,5 @@
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
+import { tlsPolicyOptions, type TlsPolicy } from '../../shared/tls-policy.js'
 
 /** A worker's TLS material: read from the files by the worker itself. */
 export interface TlsMaterial {
@@ -7,6 +8,8 @@ export interface TlsMaterial {
   /** 48 bytes shared by every worker (see ticket-keys.ts); random per process when absent. */
   readonly ticketKeys?: Buffer
   readonly sessionTimeoutMs?: number
+  /** --tls-ciphers and --tls-min-version; seraph's defaults when absent. */
+  readonly policy?: TlsPolicy
 }
 
 /**
@@ -18,7 +21,7 @@ export function secureContextOptions (tls: TlsMaterial): SecureContextOptions & 
   return {
     cert: tls.cert,
     key: tls.key,
-    minVersion: 'TLSv1.2',
+    ...tlsPolicyOptions(tls.policy),
     // The same in every worker, so a session made by one resumes on another.
     sessionIdContext: 'seraph',
     ...(tls.ticketKeys === undefined ? {} : { ticketKeys: tls.ticketKeys }),
