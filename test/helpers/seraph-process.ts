@@ -134,7 +134,7 @@ export class SeraphProcess {
     }
   }
 
-  /** Pids of the spawned process and of every seraph process it printed. */
+  /** Pids of every seraph process this one printed: primary and workers. */
   seraphPids (): number[] {
     const primaries = this.lines.filter((l) => l.role === 'primary').map((l) => l.pid)
     return [...new Set([...primaries, ...this.workerPids()])]
