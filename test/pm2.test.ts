@@ -7,6 +7,7 @@ import { packageRoot } from '../src/shared/package-info.js'
 import { tempDir } from './helpers/certificates.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startLoad } from './helpers/load.js'
+import { killGroup, onTestExit } from './helpers/process-group.js'
 import type { LogLine } from './helpers/seraph-process.js'
 import { isAlive, waitUntilGone } from './helpers/seraph-process.js'
 
@@ -19,12 +20,29 @@ t.test('seraph under the real pm2: start from ecosystem.config.cjs, zero-downtim
   const home = tempDir(t, 'seraph-pm2-')
   const env = { ...process.env, PM2_HOME: home, SERAPH_PORT: '0', SERAPH_HOST: '127.0.0.1', SERAPH_WORKERS: '2', SERAPH_KEEP_ALIVE_TIMEOUT: '1s' }
   const pm2 = (...args: string[]) => run(process.execPath, [pm2Bin, ...args], { env, cwd: packageRoot, timeout: 60_000 })
-  t.teardown(() => pm2('kill').catch(() => undefined))
+  const outLog = join(home, 'logs', 'seraph-out.log')
+  const lines = (): LogLine[] => readFileSync(outLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine)
+  // pm2 detaches its daemon and the app (each leads its own group): if this
+  // file dies before `pm2 kill` (tap's timeout), nothing else stops them.
+  // Pids are noted as they appear: teardowns may delete PM2_HOME first.
+  const pids = new Set<number>()
+  const notePids = (): void => {
+    try { pids.add(Number(readFileSync(join(home, 'pm2.pid'), 'utf8'))) } catch {}
+    try { for (const l of lines()) pids.add(l.pid).add((l.workerPid as number | undefined) ?? l.pid) } catch {}
+  }
+  const forget = onTestExit(() => {
+    notePids()
+    for (const pid of pids) killGroup(pid)
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+  })
+  t.teardown(async () => {
+    await pm2('kill').catch(() => undefined)
+    forget()
+  })
 
   // With wait_ready, `pm2 start` returns once seraph has sent 'ready'.
   await pm2('start', 'ecosystem.config.cjs')
-  const outLog = join(home, 'logs', 'seraph-out.log')
-  const lines = (): LogLine[] => readFileSync(outLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine)
+  notePids()
   const ready = lines().find((l) => l.msg === 'ready')
   t.ok(ready, 'the ready line is in pm2\'s log')
   const port = ready?.port as number
@@ -42,6 +60,7 @@ t.test('seraph under the real pm2: start from ecosystem.config.cjs, zero-downtim
   await pm2('sendSignal', 'SIGHUP', 'seraph')
   await reloaded
   await load.answers(200)
+  notePids()
   const result = await load.stop()
   t.same(result.errors, [], `zero failed requests during the reload (${result.ok} answered)`)
   t.ok(result.keepAliveRequests > 5 * result.keepAliveConnections, `keep-alive was real: ${result.keepAliveRequests} requests on ${result.keepAliveConnections} connections`)

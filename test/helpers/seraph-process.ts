@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { packageRoot } from '../../src/shared/package-info.js'
+import { dieWithTest, killGroup, onTestExit } from './process-group.js'
 
 /** The compiled CLI, exactly what `npm start` and the `seraph` bin run. */
 export const cliPath = join(packageRoot, 'dist', 'src', 'cli.js')
@@ -22,6 +23,8 @@ export interface SpawnOptions {
   readonly execArgv?: readonly string[]
   /** A command that runs node, e.g. `['setpriv', '--bounding-set=…']`. */
   readonly launcher?: readonly string[]
+  /** Runs this instead of `node <CLI>`, e.g. `npm start --`; the args follow it. */
+  readonly command?: readonly string[]
 }
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -37,12 +40,18 @@ export class SeraphProcess {
   readonly #waiters = new Set<{ test: (line: LogLine) => boolean, resolve: (line: LogLine) => void }>()
 
   constructor (args: readonly string[], options: SpawnOptions = {}) {
-    const [command, ...launcherArgs] = [...(options.launcher ?? []), process.execPath]
-    this.child = spawn(command as string, [...launcherArgs, ...(options.execArgv ?? []), cliPath, ...args], {
+    const [command, ...commandArgs] = [...dieWithTest, ...(options.command ?? [...(options.launcher ?? []), process.execPath, ...(options.execArgv ?? []), cliPath])]
+    this.child = spawn(command as string, [...commandArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...options.env }
+      env: { ...process.env, ...options.env },
+      // Its own process group: one kill reaches its workers too, and a
+      // signal a test sends to the group never reaches the test itself.
+      detached: true
     })
+    const forget = onTestExit(() => this.killAll())
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
+    // The exit hook stays until the group is empty: workers may outlive the primary.
+    this.exited.then(() => waitUntilGone(this.#pids(), 30_000)).then((alive) => { if (alive.length === 0) forget() }, () => {})
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
     createInterface({ input: this.child.stdout! }).on('line', (text) => this.#onLine(text))
   }
@@ -113,13 +122,31 @@ export class SeraphProcess {
     this.child.kill(signal)
   }
 
-  /** Last resort for teardown: nothing may outlive a test. */
+  /** Last resort for teardown and exit: nothing may outlive a test. */
   killAll (): void {
-    for (const pid of [this.child.pid, ...this.workerPids()]) {
-      if (pid !== undefined && isAlive(pid)) {
+    // Groups first, so no member can fork a replacement before it dies.
+    // A primary behind a launcher (npm start) may lead a group of its own.
+    for (const pid of this.#groupLeaders()) killGroup(pid)
+    for (const pid of this.#pids()) {
+      if (isAlive(pid)) {
         try { process.kill(pid, 'SIGKILL') } catch {}
       }
     }
+  }
+
+  /** Pids of every seraph process this one printed: primary and workers. */
+  seraphPids (): number[] {
+    const primaries = this.lines.filter((l) => l.role === 'primary').map((l) => l.pid)
+    return [...new Set([...primaries, ...this.workerPids()])]
+  }
+
+  #groupLeaders (): number[] {
+    const primaries = this.lines.filter((l) => l.role === 'primary').map((l) => l.pid)
+    return [...new Set([this.child.pid, ...primaries])].filter((pid) => pid !== undefined)
+  }
+
+  #pids (): number[] {
+    return [...new Set([...this.#groupLeaders(), ...this.workerPids()])]
   }
 }
 

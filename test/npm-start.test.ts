@@ -1,0 +1,50 @@
+import t from 'tap'
+import { SeraphProcess, waitUntilGone } from './helpers/seraph-process.js'
+
+// The README's main command, stopped by whatever signals npm alone: a
+// process manager or `timeout` (SIGTERM), `kill -INT`, a hang-up (SIGHUP).
+// --ignore-scripts skips only prestart's build: a tsc rewriting dist/ would
+// race the test files running beside this one. --silent keeps stdout JSON.
+const npmStart = ['npm', 'start', '--ignore-scripts', '--silent', '--']
+
+// Ctrl-C signals the terminal's whole foreground group: npm forwards its
+// SIGINT too, and seraph would take a second one as "force, do not drain".
+const cases = [
+  { signal: 'SIGTERM', to: 'npm\'s pid alone' },
+  { signal: 'SIGINT', to: 'npm\'s pid alone' },
+  { signal: 'SIGHUP', to: 'npm\'s pid alone' },
+  { signal: 'SIGINT', to: 'npm\'s process group (Ctrl-C)' }
+] as const
+
+for (const { signal, to } of cases) {
+  t.test(`${signal} to ${to} stops npm, the primary and every worker`, async (t) => {
+    const npm = new SeraphProcess(['--host', '127.0.0.1', '--port', '0', '--workers', '2'], {
+      command: npmStart,
+      env: { npm_config_update_notifier: 'false' }
+    })
+    t.teardown(() => npm.killAll())
+    await npm.waitForLine((line) => line.msg === 'ready', 'the ready line')
+    const seraph = npm.seraphPids()
+    t.equal(seraph.length, 3, 'a primary and two workers')
+    t.notOk(seraph.includes(npm.child.pid!), 'npm is not seraph')
+
+    process.kill(to.includes('group') ? -npm.child.pid! : npm.child.pid!, signal)
+    const exited = await within(20_000, npm.exited)
+    t.ok(exited, `npm exited (${JSON.stringify(exited)})`)
+    t.same(await waitUntilGone(seraph, 20_000), [], 'no seraph process is left')
+    t.match(npm.lines.at(-1), { role: 'primary', msg: 'exited', code: 0 }, 'the primary drained and exited 0')
+    t.notOk(npm.lines.some((line) => line.msg === 'second signal: forcing shutdown'), 'one stop, drained, not forced')
+    t.same(npm.badLines, [], 'nothing but JSON on stdout')
+  })
+}
+
+/** `promise`'s value, or undefined once `ms` have passed. */
+async function within<T> (ms: number, promise: Promise<T>): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms) })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
