@@ -7,6 +7,7 @@ t.test('one host per request', async (t) => {
   t.ok(hasConflictingHost(['Host', 'example.org', 'host', 'evil.example']), 'two Host fields, any case')
   t.ok(hasConflictingHost(['HOST', 'example.org', 'Host', 'example.org']), 'two Host fields that agree')
   t.notOk(hasConflictingHost(['Hosts', 'a', 'Host', 'b', 'X-Host', 'c']), 'only the Host field counts')
+  t.notOk(hasConflictingHost(['Host', 'a', 'Date', 'b', 'Vary', 'c']), 'other four-letter fields are not a Host')
 })
 
 t.test('HTTP/2: :authority and Host must agree', async (t) => {

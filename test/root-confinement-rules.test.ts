@@ -61,6 +61,16 @@ t.test('--follow-symlinks: anywhere but the private paths, a folder covering all
   t.same(await rule.check(secrets), { allowed: false, reason: 'private' }, 'the folder itself')
 })
 
+t.test('a private path that does not exist yet (a state dir made later) is still private once it does', async (t) => {
+  const { dir, root } = layout(t)
+  const later = join(dir, 'state-later')
+  const rule = new RootConfinement({ root: dir, followSymlinks: true, privatePaths: [later] })
+  mkdirSync(later)
+  writeFileSync(join(later, 'account.key'), 'k')
+  t.same(await rule.check(join(later, 'account.key')), { allowed: false, reason: 'private' })
+  t.same(await rule.check(join(root, 'posts', 'a.html')), { allowed: true, realPath: join(root, 'posts', 'a.html') })
+})
+
 t.test('a private path given through a link is caught by its real path too', async (t) => {
   const { dir, root, secrets } = layout(t)
   symlinkSync(secrets, join(dir, 'secrets-link'))
