@@ -1,20 +1,10 @@
 import t from 'tap'
-import { startPebble, freePort } from './helpers/pebble.js'
+import { acmeArgs, freePort, names, ports, startPebble } from './helpers/pebble.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { tempDir } from './helpers/certificates.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
 import { health } from './helpers/admin-metrics.js'
 import { readMetrics } from './helpers/admin-metrics.js'
-
-const names = ['a.blog.test', 'b.blog.test']
-
-async function ports () {
-  return { port: await freePort(), redirectPort: await freePort() }
-}
-
-function acmeArgs (pebble: { directoryUrl: string, caFile: string }, stateDir: string, domains: readonly string[]): string[] {
-  return [...domains.flatMap((d) => ['--domain', d]), '--acme-directory', pebble.directoryUrl, '--acme-ca', pebble.caFile, '--state-dir', stateDir, '--workers', '2']
-}
 
 t.test('HTTP-01: two names get certificates under load, chains verify to pebble\'s root', async (t) => {
   const { port, redirectPort } = await ports()

@@ -1,19 +1,9 @@
 import t from 'tap'
-import { startPebble, freePort } from './helpers/pebble.js'
+import { acmeArgs, freePort, names, ports, startPebble } from './helpers/pebble.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { tempDir } from './helpers/certificates.js'
 import { probeName } from './helpers/sni-probe.js'
 import { health } from './helpers/admin-metrics.js'
-
-const names = ['a.blog.test', 'b.blog.test']
-
-async function ports () {
-  return { port: await freePort(), redirectPort: await freePort() }
-}
-
-function acmeArgs (pebble: { directoryUrl: string, caFile: string }, stateDir: string, domains: readonly string[]): string[] {
-  return [...domains.flatMap((d) => ['--domain', d]), '--acme-directory', pebble.directoryUrl, '--acme-ca', pebble.caFile, '--state-dir', stateDir, '--workers', '2']
-}
 
 async function plannedStep (adminUrl: string): Promise<{ action: string, at: string }> {
   const deadline = Date.now() + 20_000

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { packageRoot } from '../../src/shared/package-info.js'
+import { WatchedList } from './watched-list.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -42,8 +43,7 @@ const recordedDirectory = JSON.parse(readFileSync(join(packageRoot, 'test', 'fix
  * reach new-order; it checks no signature.
  */
 export async function startFakeCa (t: Teardown, options: FakeCaOptions = {}): Promise<FakeCa> {
-  const requests: string[] = []
-  const waiters = new Set<() => void>()
+  const requests = new WatchedList<string>()
   let origin = ''
   const send = (res: ServerResponse, answer: Answer): void => {
     const problem = answer.status >= 400
@@ -57,7 +57,6 @@ export async function startFakeCa (t: Teardown, options: FakeCaOptions = {}): Pr
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = new URL(req.url ?? '/', origin).pathname
     requests.push(`${req.method ?? ''} ${path}`)
-    for (const waiter of waiters) waiter()
     if (path === '/directory') {
       const directory = Object.fromEntries(Object.entries(recordedDirectory)
         .filter(([key]) => !(options.withoutRenewalInfo === true && key === 'renewalInfo'))
@@ -80,17 +79,7 @@ export async function startFakeCa (t: Teardown, options: FakeCaOptions = {}): Pr
   t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
   return {
     directoryUrl: `${origin}/directory`,
-    requests,
-    waitForRequest: (pattern) => new Promise((resolve) => {
-      const check = (): boolean => {
-        const found = requests.find((r) => pattern.test(r))
-        if (found === undefined) return false
-        waiters.delete(waiter)
-        resolve(found)
-        return true
-      }
-      const waiter = (): void => { check() }
-      if (!check()) waiters.add(waiter)
-    })
+    requests: requests.items,
+    waitForRequest: (pattern) => requests.waitFor((request) => pattern.test(request))
   }
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import { AcmeService } from '../../src/primary/acme/acme-service.js'
 import { tempDir } from './certificates.js'
+import { WatchedList } from './watched-list.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -15,12 +16,10 @@ export interface InProcessAcme {
 
 /** The primary's AcmeService alone, logging into an array: no workers, no ports. Stopped in teardown. */
 export function inProcessAcme (t: Teardown, directoryUrl: string, domains: string[], stateDir = join(tempDir(t), 'state')): InProcessAcme {
-  const lines: Array<Record<string, unknown>> = []
-  const waiters = new Set<() => void>()
+  const lines = new WatchedList<Record<string, unknown>>()
   const log = pino({ level: 'debug' }, {
     write: (text: string) => {
       lines.push(JSON.parse(text) as Record<string, unknown>)
-      for (const waiter of waiters) waiter()
     }
   })
   const service = new AcmeService({
@@ -34,17 +33,7 @@ export function inProcessAcme (t: Teardown, directoryUrl: string, domains: strin
   return {
     service,
     stateDir,
-    lines,
-    waitForLine: (match) => new Promise((resolve) => {
-      const check = (): boolean => {
-        const found = lines.find(match)
-        if (found === undefined) return false
-        waiters.delete(waiter)
-        resolve(found)
-        return true
-      }
-      const waiter = (): void => { check() }
-      if (!check()) waiters.add(waiter)
-    })
+    lines: lines.items,
+    waitForLine: (match) => lines.waitFor(match)
   }
 }
