@@ -73,3 +73,17 @@ t.test('two seraph instances with the same --ticket-key-file resume each other\'
   const fromA = await probeTls(a.port, { ca, version: 'TLSv1.3' })
   t.equal((await probeTls(c.port, { ca, version: 'TLSv1.3', session: fromA.session })).reused, false, 'without the file: no resumption')
 })
+
+t.test('TLS 1.2 session IDs: a session made by one worker resumes at once on any other', async (t) => {
+  const ca = await devCa()
+  const { port } = await startSeraph(t, ['--workers', '2'])
+  const kind = { ca, version: 'TLSv1.2', noTickets: true } as const
+  const rounds = 30
+  let resumed = 0
+  for (let i = 0; i < rounds; i++) {
+    // A full handshake makes a new session; the very next connection offers it.
+    const fresh = await probeTls(port, kind)
+    if ((await probeTls(port, { ...kind, session: fresh.session })).reused) resumed++
+  }
+  t.equal(resumed, rounds, `${resumed}/${rounds} fresh sessions resumed on the next connection, whichever worker it reached`)
+})
