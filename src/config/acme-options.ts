@@ -5,7 +5,6 @@ export const acmeOptionSpecs = {
   domain: {
     flag: '--domain',
     env: 'SERAPH_DOMAIN',
-    kind: 'string',
     placeholder: 'NAME',
     repeatable: true,
     defaultText: 'none',
@@ -14,7 +13,6 @@ export const acmeOptionSpecs = {
   acmeDirectory: {
     flag: '--acme-directory',
     env: 'SERAPH_ACME_DIRECTORY',
-    kind: 'string',
     placeholder: 'URL',
     defaultText: "Let's Encrypt production",
     description: 'ACME directory URL of the certificate authority'
@@ -22,7 +20,6 @@ export const acmeOptionSpecs = {
   acmeEmail: {
     flag: '--acme-email',
     env: 'SERAPH_ACME_EMAIL',
-    kind: 'string',
     placeholder: 'ADDRESS',
     defaultText: 'none',
     description: 'contact address given to the certificate authority'
@@ -30,7 +27,6 @@ export const acmeOptionSpecs = {
   acmeCa: {
     flag: '--acme-ca',
     env: 'SERAPH_ACME_CA',
-    kind: 'path',
     placeholder: 'FILE',
     defaultText: 'the system CAs',
     description: "extra PEM CA certificates to trust for the ACME server's own HTTPS"
@@ -38,7 +34,6 @@ export const acmeOptionSpecs = {
   acmeChallenge: {
     flag: '--acme-challenge',
     env: 'SERAPH_ACME_CHALLENGE',
-    kind: 'choice',
     placeholder: 'TYPE',
     choices: ['http-01', 'tls-alpn-01'],
     defaultText: 'http-01 with --redirect-port, tls-alpn-01 without',
@@ -47,7 +42,6 @@ export const acmeOptionSpecs = {
   stateDir: {
     flag: '--state-dir',
     env: 'SERAPH_STATE_DIR',
-    kind: 'path',
     placeholder: 'DIR',
     defaultText: '$XDG_STATE_HOME/seraph or ~/.local/state/seraph',
     description: 'where the ACME account key and certificates are kept (created with mode 0700)'

@@ -94,7 +94,7 @@ function readArgv (argv: readonly string[]): RawValues {
     const name = flagToName.get(flag)
     if (name === undefined) throw new SeraphError('SERAPH_ERR_UNKNOWN_OPTION', flag)
     const spec: OptionSpec = optionSpecs[name]
-    if (spec.kind === 'switch') {
+    if (spec.switch === true) {
       if (eq !== -1) throw new SeraphError('SERAPH_ERR_UNEXPECTED_ARGUMENT', arg)
       values[name] = true
       continue

@@ -12,7 +12,8 @@ const seconds = (ms: number): string => `${ms / 1000}s`
 export interface OptionSpec {
   readonly flag: string
   readonly env?: string
-  readonly kind: 'string' | 'integer' | 'duration' | 'choice' | 'path' | 'switch'
+  /** A flag without a value (its variable takes a yes/no word). */
+  readonly switch?: true
   readonly placeholder?: string
   readonly min?: number
   readonly max?: number
@@ -27,7 +28,6 @@ export const optionSpecs = {
   host: {
     flag: '--host',
     env: 'SERAPH_HOST',
-    kind: 'string',
     placeholder: 'ADDRESS',
     defaultText: 'all interfaces (:: and 0.0.0.0)',
     description: 'address to listen on'
@@ -35,7 +35,6 @@ export const optionSpecs = {
   port: {
     flag: '--port',
     env: 'SERAPH_PORT',
-    kind: 'integer',
     placeholder: 'N',
     min: 0,
     max: 65535,
@@ -45,7 +44,6 @@ export const optionSpecs = {
   workers: {
     flag: '--workers',
     env: 'SERAPH_WORKERS',
-    kind: 'integer',
     placeholder: 'N',
     min: 1,
     max: 256,
@@ -55,7 +53,6 @@ export const optionSpecs = {
   root: {
     flag: '--root',
     env: 'SERAPH_ROOT',
-    kind: 'path',
     placeholder: 'DIR',
     defaultText: 'the bundled sample blog',
     description: 'directory of static files to serve'
@@ -63,7 +60,6 @@ export const optionSpecs = {
   cert: {
     flag: '--cert',
     env: 'SERAPH_CERT',
-    kind: 'path',
     placeholder: 'FILE',
     defaultText: 'a generated development certificate',
     repeatable: true,
@@ -72,7 +68,6 @@ export const optionSpecs = {
   key: {
     flag: '--key',
     env: 'SERAPH_KEY',
-    kind: 'path',
     placeholder: 'FILE',
     repeatable: true,
     description: 'PEM private key file of --cert'
@@ -81,7 +76,6 @@ export const optionSpecs = {
   logLevel: {
     flag: '--log-level',
     env: 'SERAPH_LOG_LEVEL',
-    kind: 'choice',
     placeholder: 'LEVEL',
     choices: logLevels,
     defaultText: 'info',
@@ -90,7 +84,6 @@ export const optionSpecs = {
   shutdownTimeout: {
     flag: '--shutdown-timeout',
     env: 'SERAPH_SHUTDOWN_TIMEOUT',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 0,
     max: 3_600_000,
@@ -100,7 +93,6 @@ export const optionSpecs = {
   redirectPort: {
     flag: '--redirect-port',
     env: 'SERAPH_REDIRECT_PORT',
-    kind: 'integer',
     placeholder: 'N',
     min: 0,
     max: 65535,
@@ -110,19 +102,18 @@ export const optionSpecs = {
   followSymlinks: {
     flag: '--follow-symlinks',
     env: 'SERAPH_FOLLOW_SYMLINKS',
-    kind: 'switch',
+    switch: true,
     description: 'serve files that symbolic links under --root point to anywhere (default: only targets inside --root; certificates and keys never)'
   },
   noHttp2: {
     flag: '--no-http2',
     env: 'SERAPH_NO_HTTP2',
-    kind: 'switch',
+    switch: true,
     description: 'serve HTTP/1.1 only (default: HTTP/2 over ALPN, HTTP/1.1 for clients without it)'
   },
   fileCacheSize: {
     flag: '--file-cache-size',
     env: 'SERAPH_FILE_CACHE_SIZE',
-    kind: 'integer',
     placeholder: 'MIB',
     min: 0,
     max: 65_536,
@@ -132,7 +123,6 @@ export const optionSpecs = {
   hstsMaxAge: {
     flag: '--hsts-max-age',
     env: 'SERAPH_HSTS_MAX_AGE',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 0,
     max: 2 * 365 * 86_400_000,
@@ -142,7 +132,6 @@ export const optionSpecs = {
   csp: {
     flag: '--csp',
     env: 'SERAPH_CSP',
-    kind: 'string',
     placeholder: 'POLICY',
     defaultText: "a strict same-origin policy (see README); 'off' sends none",
     description: 'Content-Security-Policy header'
@@ -150,7 +139,6 @@ export const optionSpecs = {
   adminPort: {
     flag: '--admin-port',
     env: 'SERAPH_ADMIN_PORT',
-    kind: 'integer',
     placeholder: 'N',
     min: 0,
     max: 65535,
@@ -160,7 +148,6 @@ export const optionSpecs = {
   handshakeTimeout: {
     flag: '--handshake-timeout',
     env: 'SERAPH_HANDSHAKE_TIMEOUT',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 1,
     max: 600_000,
@@ -170,7 +157,6 @@ export const optionSpecs = {
   headersTimeout: {
     flag: '--headers-timeout',
     env: 'SERAPH_HEADERS_TIMEOUT',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 1,
     max: 600_000,
@@ -180,7 +166,6 @@ export const optionSpecs = {
   requestTimeout: {
     flag: '--request-timeout',
     env: 'SERAPH_REQUEST_TIMEOUT',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
@@ -190,7 +175,6 @@ export const optionSpecs = {
   keepAliveTimeout: {
     flag: '--keep-alive-timeout',
     env: 'SERAPH_KEEP_ALIVE_TIMEOUT',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
@@ -200,7 +184,6 @@ export const optionSpecs = {
   socketTimeout: {
     flag: '--socket-timeout',
     env: 'SERAPH_SOCKET_TIMEOUT',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
@@ -210,7 +193,6 @@ export const optionSpecs = {
   maxConnections: {
     flag: '--max-connections',
     env: 'SERAPH_MAX_CONNECTIONS',
-    kind: 'integer',
     placeholder: 'N',
     min: 1,
     max: 1_000_000,
@@ -220,7 +202,6 @@ export const optionSpecs = {
   ticketRotate: {
     flag: '--ticket-rotate',
     env: 'SERAPH_TICKET_ROTATE',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 1000,
     max: 7 * 86_400_000,
@@ -230,7 +211,6 @@ export const optionSpecs = {
   ticketKeyFile: {
     flag: '--ticket-key-file',
     env: 'SERAPH_TICKET_KEY_FILE',
-    kind: 'path',
     placeholder: 'FILE',
     defaultText: 'random keys, owned by the primary',
     description: '48-byte session-ticket key file shared by several servers; re-read on SIGHUP'
@@ -238,7 +218,6 @@ export const optionSpecs = {
   sessionCacheSize: {
     flag: '--session-cache-size',
     env: 'SERAPH_SESSION_CACHE_SIZE',
-    kind: 'integer',
     placeholder: 'N',
     min: 0,
     max: 10_000_000,
@@ -248,7 +227,6 @@ export const optionSpecs = {
   sessionTimeout: {
     flag: '--session-timeout',
     env: 'SERAPH_SESSION_TIMEOUT',
-    kind: 'duration',
     placeholder: 'TIME',
     min: 1000,
     max: 86_400_000,
@@ -258,7 +236,6 @@ export const optionSpecs = {
   tlsCiphers: {
     flag: '--tls-ciphers',
     env: 'SERAPH_TLS_CIPHERS',
-    kind: 'string',
     placeholder: 'LIST',
     defaultText: "Mozilla intermediate: ECDHE with AES-GCM or ChaCha20-Poly1305; Node's TLS 1.3 suites",
     description: "OpenSSL cipher list (colon-separated) for every certificate; Node's TLS 1.3 suites are kept unless it names TLS_ ones"
@@ -266,7 +243,6 @@ export const optionSpecs = {
   tlsMinVersion: {
     flag: '--tls-min-version',
     env: 'SERAPH_TLS_MIN_VERSION',
-    kind: 'choice',
     placeholder: 'VERSION',
     choices: ['1.2', '1.3'],
     defaultText: '1.2',
@@ -274,12 +250,12 @@ export const optionSpecs = {
   },
   help: {
     flag: '--help',
-    kind: 'switch',
+    switch: true,
     description: 'print this help and exit'
   },
   version: {
     flag: '--version',
-    kind: 'switch',
+    switch: true,
     description: 'print the version and exit'
   }
 } as const satisfies Record<string, OptionSpec>

@@ -18,7 +18,6 @@ const createServerHandle = (net as unknown as { _createServerHandle: CreateServe
 
 export interface BoundSocket {
   readonly handle: ListenHandle
-  readonly address: string
   readonly port: number
 }
 
@@ -47,13 +46,13 @@ export async function bindListeningSocket (host: string | undefined, port: numbe
   // With no address Node binds '::' (dual stack) and falls back to 0.0.0.0.
   const result = createServerHandle(address, port, addressType)
   if (typeof result === 'number') throw listenError(getSystemErrorName(result), host, port, flag)
-  const out: { address?: string, port?: number } = {}
+  const out: { port?: number } = {}
   const err = result.getsockname(out)
   if (err !== 0) {
     result.close()
     throw listenError(getSystemErrorName(err), host, port, flag)
   }
-  return { handle: result, address: out.address ?? address ?? '::', port: out.port ?? port }
+  return { handle: result, port: out.port ?? port }
 }
 
 /** The operator-facing error for a failed bind(2) or listen(2). */

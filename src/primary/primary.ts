@@ -1,9 +1,8 @@
 /**
- * The primary process: binds the port once and keeps it, forks and supervises
- * the workers, replaces them one at a time on reload, owns what they share
- * (session-ticket keys, the TLS session cache), and turns signals into
- * orderly shutdowns. It never serves a request; everything it knows about a
- * worker comes over IPC (messages.ts).
+ * The primary process: binds the port once and keeps it, supervises the
+ * workers (worker-pool.ts), replaces them one at a time on reload, owns what
+ * they share (ticket keys, the TLS session cache, ACME) and turns signals into
+ * orderly shutdowns. It never serves a request; it knows workers over IPC.
  */
 import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
@@ -102,8 +101,7 @@ export class Primary {
       this.#log.info('session-ticket keys rotated')
     })
     await ready
-    // Orders start once every worker listens, so the CA's first validation
-    // finds a worker that knows the challenge; `ready` still never waits for the CA.
+    // Orders start once every worker listens: the CA's first validation finds one that knows the challenge.
     this.#acme?.service.start()
     const port = this.#socket.port
     return {

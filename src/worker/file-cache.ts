@@ -35,7 +35,8 @@ export type Resolution =
   | { readonly kind: 'file', readonly file: CachedFile }
   /** Too large to cache: streamed by @fastify/static. */
   | { readonly kind: 'large', readonly relativePath: string, readonly fsPath: string, readonly mtimeMs: number, readonly size: number }
-  | { readonly kind: 'redirect', readonly location: string }
+  /** A directory asked for without its trailing slash: one 301 to it. */
+  | { readonly kind: 'redirect' }
   | { readonly kind: 'missing' }
 
 interface Entry {
@@ -185,7 +186,7 @@ export class FileCache {
         return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
       }
       const { realPath } = verdict
-      if (stats.isDirectory()) return { resolution: { kind: 'redirect', location: `${urlPath}/` }, checkedAt: now, fsPath, realPath }
+      if (stats.isDirectory()) return { resolution: { kind: 'redirect' }, checkedAt: now, fsPath, realPath }
       const relativePath = fsPath.slice(this.#options.root.length).split(sep).join('/')
       if (stats.size > this.#options.maxFileBytes) {
         return { resolution: { kind: 'large', relativePath, fsPath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath, realPath }

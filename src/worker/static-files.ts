@@ -12,7 +12,6 @@ export interface StaticFilesOptions {
   readonly root: string
   /** In-memory cache per worker, bytes; 0 streams every file from disk. */
   readonly cacheBytes: number
-  readonly maxCachedFileBytes?: number
   readonly revalidateMs?: number
   readonly confinement: RootConfinement
   /** Told about each refused URL path (never the target of the link that was refused). */
@@ -43,7 +42,7 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
   const cache = new FileCache({
     root: options.root,
     maxBytes: options.cacheBytes,
-    maxFileBytes: options.maxCachedFileBytes ?? 1024 * 1024,
+    maxFileBytes: 1024 * 1024,
     revalidateMs: options.revalidateMs ?? 1000,
     confinement: options.confinement,
     ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused })
