@@ -64,3 +64,9 @@ t.test('a shorter Retry-After does not shorten the back-off', async (t) => {
   const { failed } = await firstFailure(t, { newOrder: () => ({ status: 503, headers: { 'retry-after': '1' }, body: { detail: 'busy' } }) })
   t.match(failed, { retryInSeconds: 5, caRetryAfterSeconds: 1 })
 })
+
+t.test('credentials in the directory URL never reach the log', async (t) => {
+  const { withoutCredentials } = await import('../src/primary/acme/ca-http.js')
+  t.equal(withoutCredentials('https://user:secret@ca.example:14000/dir'), 'https://ca.example:14000/dir')
+  t.equal(withoutCredentials('https://ca.example/dir'), 'https://ca.example/dir')
+})

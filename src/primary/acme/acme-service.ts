@@ -4,7 +4,7 @@ import type { AcmeConfig } from '../../config/acme-config.js'
 import type { Logger } from '../../shared/logger.js'
 import type { AcmeChallenge, CertificateEntry } from '../../shared/messages.js'
 import { AcmeMetrics } from './acme-metrics.js'
-import { caGet, configureCaHttp } from './ca-http.js'
+import { caGet, configureCaHttp, withoutCredentials } from './ca-http.js'
 import { caWait, longerWait, type CaWait } from './ca-wait.js'
 import { ChallengeRegistry } from './challenge-registry.js'
 import { ariPollDelay, certificateId, nextStep, parseRenewalInfo, type NextStep } from './renewal-info.js'
@@ -64,7 +64,7 @@ export class AcmeService {
   constructor (options: AcmeServiceOptions) {
     this.#options = options
     this.#config = options.config
-    this.#log = options.log.child({ acme: this.#config.directoryUrl })
+    this.#log = options.log.child({ acme: withoutCredentials(this.#config.directoryUrl) })
     this.names = this.#config.domains.filter((name) => !options.manualNames(name))
     this.#store = new StateStore(this.#config.stateDir, this.#config.directoryUrl)
     this.#challenges = new ChallengeRegistry(options.publishChallenges)
