@@ -25,6 +25,13 @@
  *                    per file (ETag, Last-Modified, Cache-Control,
  *                    Accept-Ranges, Vary), so the response is as large as
  *                    seraph's and costs Node the same per-header work
+ *   BARE_HTTP2       optional: `compat` serves HTTP/2 (ALPN h2, HTTP/1.1 for
+ *                    other clients) with `http2.createSecureServer({ allowHTTP1 })`
+ *                    and the same 'request' handler (Node's compat layer,
+ *                    Http2ServerRequest/Http2ServerResponse); `stream` the same
+ *                    server answering HTTP/2 on the core stream API
+ *                    (`stream.respond()` + `stream.end()`, headers with
+ *                    `:status` prepared once per file), HTTP/1.1 as before
  *
  * Prints one JSON line {"msg":"ready","port":N,"workers":N,"scheduling":"none"|"rr","files":N}
  * once every worker listens. SIGTERM or SIGINT stops the workers, then the
@@ -34,6 +41,7 @@ import cluster from 'node:cluster'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:https'
+import { createSecureServer } from 'node:http2'
 import { extname, join } from 'node:path'
 import { runClusterPrimary } from './cluster-primary.mjs'
 import { failServer, readServerSettings } from './server-settings.mjs'
@@ -44,6 +52,8 @@ const fail = (message) => failServer(name, message)
 const { root, certPath, keyPath, host, port, workers } = readServerSettings(name, 'BARE')
 const scheduling = process.env.BARE_SCHEDULING ?? 'none'
 if (scheduling !== 'none' && scheduling !== 'rr') fail(`BARE_SCHEDULING must be none or rr, not ${scheduling}`)
+const http2 = process.env.BARE_HTTP2
+if (http2 !== undefined && http2 !== 'compat' && http2 !== 'stream') fail(`BARE_HTTP2 must be compat or stream, not ${http2}`)
 /** @type {Record<string, string> | undefined} */
 let extraHeaders
 try {
@@ -137,7 +147,8 @@ if (cluster.isPrimary) {
   runClusterPrimary({ name, workers, readyFields: () => ({ scheduling, files: countFiles(root) }) })
 } else {
   const files = loadFiles(root)
-  const server = createServer({ key: readFileSync(keyPath), cert: readFileSync(certPath) }, (req, res) => {
+  /** @type {import('node:http').RequestListener} */
+  const onRequest = (req, res) => {
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const file = files.get(query === -1 ? url : url.slice(0, query))
@@ -151,6 +162,41 @@ if (cluster.isPrimary) {
       res.writeHead(200, file.headers)
       res.end(req.method === 'HEAD' ? undefined : file.body)
     }
-  })
-  server.listen(port, host)
+  }
+  const tls = { key: readFileSync(keyPath), cert: readFileSync(certPath) }
+  if (http2 === undefined) {
+    createServer(tls, onRequest).listen(port, host)
+  } else {
+    const server = createSecureServer({ ...tls, allowHTTP1: true }, /** @type {never} */ (onRequest))
+    if (http2 === 'stream') {
+      // The 'request' listener made Node add its compat layer as the 'stream'
+      // listener; HTTP/2 streams are answered here instead (HTTP/1.1 still
+      // reaches onRequest). Headers with :status, prepared once per file.
+      server.removeAllListeners('stream')
+      /** @type {Map<string, Record<string, string | number>>} */
+      const streamHeaders = new Map()
+      const ok = (/** @type {string} */ path, /** @type {Record<string, string | number>} */ headers) => {
+        let prepared = streamHeaders.get(path)
+        if (prepared === undefined) streamHeaders.set(path, prepared = { ':status': 200, ...headers })
+        return prepared
+      }
+      const notFoundStream = { ':status': 404, ...notFoundHeaders }
+      server.on('stream', (stream, headers) => {
+        stream.on('error', () => {})
+        const url = String(headers[':path'] ?? '/')
+        const query = url.indexOf('?')
+        const path = query === -1 ? url : url.slice(0, query)
+        const file = files.get(path)
+        const head = headers[':method'] === 'HEAD'
+        if (file === undefined) {
+          stream.respond(notFoundStream)
+          if (!head) stream.end(notFound)
+        } else {
+          stream.respond(ok(path, file.headers))
+          if (!head) stream.end(file.body)
+        }
+      })
+    }
+    server.listen(port, host)
+  }
 }

@@ -37,8 +37,12 @@ import { freePort, startProcess, stopProcess, waitUntil } from './processes.mjs'
  * @property {string} label
  * @property {string} description
  * @property {string | undefined} skipped why it cannot run here
+ * @property {Protocol[]} protocols the scenarios it is measured in, by protocol
+ *   (an HTTP/2 scenario needs h2 over ALPN; the HTTP/2 floors run only there)
  * @property {(ctx: BenchContext) => Promise<Running>} start
  */
+
+/** @typedef {import('./scenarios.mjs').Protocol} Protocol */
 
 const readyTimeoutMs = 20_000
 
@@ -57,6 +61,8 @@ function seraph (id, workers) {
     label: `seraph (${workers} worker${workers === 1 ? '' : 's'})`,
     description: `node dist/src/cli.js --workers ${workers}, access log on (to a file), from a copy of dist/ taken at the start`,
     skipped: undefined,
+    // seraph-1 is about new connections with N workers: HTTP/1.1 is enough.
+    protocols: workers === 1 ? ['h1'] : ['h1', 'h2'],
     async start (ctx) {
       const port = await freePort()
       let adminPort = await freePort()
@@ -142,6 +148,7 @@ function fastifyCluster (workers) {
     label: `fastify cluster (${workers} workers)`,
     description: 'bench/fastify-cluster-baseline.mjs: Fastify 5 + @fastify/static defaults in node:cluster',
     skipped: undefined,
+    protocols: ['h1'],
     start (ctx) {
       return startWithReadyLine({
         name: this.label,
@@ -182,17 +189,24 @@ async function seraphCommonHeaders (ctx) {
  * @param {number} workers
  * @param {'none' | 'rr'} scheduling
  * @param {boolean} [seraphHeaders]
+ * @param {'compat' | 'stream'} [http2] the HTTP/2 floors (BARE_HTTP2): Node's
+ *   compat layer or the core stream API; measured in the HTTP/2 scenarios only
  * @returns {Contender}
  */
-function bareHttps (id, workers, scheduling, seraphHeaders = false) {
+function bareHttps (id, workers, scheduling, seraphHeaders = false, http2 = undefined) {
   const model = scheduling === 'rr' ? 'round-robin' : 'shared socket'
+  const kind = http2 === undefined ? 'https' : `http2 ${http2 === 'compat' ? 'compat' : 'stream API'}`
+  const server = http2 === undefined
+    ? 'https.createServer'
+    : `http2.createSecureServer({ allowHTTP1 }) with a ${http2 === 'compat' ? "compat 'request'" : "core 'stream'"} handler`
   return {
     id,
-    label: `bare https floor (${workers} worker${workers === 1 ? '' : 's'}, ${model}${seraphHeaders ? ', seraph\'s headers' : ''})`,
-    description: `bench/bare-https-floor.mjs: https.createServer answering from an in-memory Map in node:cluster, ${
+    label: `bare ${kind} floor (${workers} worker${workers === 1 ? '' : 's'}, ${model}${seraphHeaders ? ', seraph\'s headers' : ''})`,
+    description: `bench/bare-https-floor.mjs: ${server} answering from an in-memory Map in node:cluster, ${
       scheduling === 'rr' ? 'SCHED_RR (the primary accepts, round-robin)' : 'SCHED_NONE (the workers accept on the shared socket)'}${
       seraphHeaders ? ', with the same response headers as seraph' : ''}`,
     skipped: undefined,
+    protocols: http2 === undefined ? ['h1'] : ['h2'],
     async start (ctx) {
       return await startWithReadyLine({
         name: this.label,
@@ -205,7 +219,8 @@ function bareHttps (id, workers, scheduling, seraphHeaders = false) {
           BARE_PORT: '0',
           BARE_WORKERS: String(workers),
           BARE_SCHEDULING: scheduling,
-          ...(seraphHeaders ? { BARE_EXTRA_HEADERS: await seraphCommonHeaders(ctx) } : {})
+          ...(seraphHeaders ? { BARE_EXTRA_HEADERS: await seraphCommonHeaders(ctx) } : {}),
+          ...(http2 === undefined ? {} : { BARE_HTTP2: http2 })
         }
       }, ctx)
     }
@@ -224,6 +239,8 @@ function nginx (workers) {
     label: `nginx ${version} (${workers} workers)`.replace('  ', ' '),
     description: `Debian's nginx package, worker_processes ${workers}, sendfile on, access_log off`,
     skipped: binary === undefined ? 'nginx not installed: skipped (apt-get install nginx)' : undefined,
+    // Its config has no `http2` on the listen line yet (issue 14 leaves it out).
+    protocols: ['h1'],
     async start (ctx) {
       if (binary === undefined) throw new Error('nginx is not installed')
       const prefix = await mkdtemp(join(ctx.tmpDir, 'nginx-'))
@@ -261,10 +278,12 @@ export function contenders (cores) {
     bareHttps('bare-https', cores, 'none'),
     bareHttps('bare-https-rr', cores, 'rr'),
     bareHttps('bare-https-headers', cores, 'none', true),
+    bareHttps('bare-h2-compat', cores, 'none', false, 'compat'),
+    bareHttps('bare-h2-stream', cores, 'none', false, 'stream'),
     fastifyCluster(cores),
     nginx(cores)
   ]
 }
 
 /** Every contender id, in the order of `contenders()`. */
-export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-rr', 'bare-https-headers', 'fastify-cluster', 'nginx']
+export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream', 'fastify-cluster', 'nginx']

@@ -14,6 +14,7 @@
  */
 import { createRequire } from 'node:module'
 import { performance } from 'node:perf_hooks'
+import { runH2load } from './h2load.mjs'
 
 // autocannon ships no types: the part used here is typed below.
 const autocannon = /** @type {(options: Record<string, unknown>) => Promise<AutocannonResult>} */ (
@@ -23,7 +24,7 @@ const autocannon = /** @type {(options: Record<string, unknown>) => Promise<Auto
  * @typedef {import('./scenarios.mjs').Scenario} Scenario
  *
  * @typedef {object} LoadResult
- * @property {'autocannon' | 'bench hook'} countedBy
+ * @property {'autocannon' | 'bench hook' | 'h2load'} countedBy
  * @property {number} durationSec measured window
  * @property {number} requests completed responses
  * @property {number} reqPerSec
@@ -35,6 +36,8 @@ const autocannon = /** @type {(options: Record<string, unknown>) => Promise<Auto
  * @property {number} tlsConnections TLS connections autocannon opened
  * @property {number} tlsResumed of those, how many resumed a session
  * @property {number} autocannonRequests what autocannon itself counted
+ * @property {number} [generatorCpuSeconds] CPU of a load generator that runs
+ *   as a child process (h2load), which this process's cpuUsage() does not see
  */
 
 /**
@@ -42,6 +45,7 @@ const autocannon = /** @type {(options: Record<string, unknown>) => Promise<Auto
  * @returns {Promise<LoadResult>}
  */
 export async function runLoad ({ port, scenario, durationSec }) {
+  if (scenario.protocol === 'h2') return runH2load({ port, scenario, durationSec })
   const hook = createClientHook(scenario.reconnect)
   const paths = scenario.paths
   /** @type {Record<string, unknown>} */

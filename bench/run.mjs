@@ -18,6 +18,8 @@ import { contenderIds as allContenderIds, contenders as allContenders } from './
 import { prepareContext } from './context.mjs'
 import { childCpuShares, childCpuTicks, clockTicksPerSecond, machineBusyTicks, processTree, treeCpuTicks, treeRss } from './cpu.mjs'
 import { runLoad } from './load.mjs'
+import { h2loadMissing, h2loadVersion } from './h2load.mjs'
+import { formatHttp2Targets, http2TargetRows } from './http2-targets.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { killAllStarted } from './processes.mjs'
 import { floorRatios, formatReport, summarize, targetRows, writeResults } from './report.mjs'
@@ -185,7 +187,7 @@ async function measure (contender, scenario, rep, ctx, settings) {
     const rssMiB = treeRss(running.pid)
     const cpuSeconds = (ticksAfter.total - ticksBefore.total) / settings.ticksPerSec
     const mainCpuSeconds = (ticksAfter.main - ticksBefore.main) / settings.ticksPerSec
-    const clientSeconds = (client.user + client.system) / 1e6
+    const clientSeconds = (client.user + client.system) / 1e6 + (load.generatorCpuSeconds ?? 0)
     const otherSeconds = Math.max(0, (busyAfter - busyBefore) / settings.ticksPerSec - cpuSeconds - clientSeconds)
     return {
       scenario: scenario.id,
@@ -275,6 +277,13 @@ async function main () {
       }
     }
     const eligible = candidates.filter((c) => c.skipped === undefined)
+    // The HTTP/2 scenarios need h2load: without it they are left out, with one line.
+    const noH2load = options.scenarios.some((s) => s.protocol === 'h2') ? h2loadMissing() : undefined
+    if (noH2load !== undefined) {
+      skipped.push(noH2load)
+      progress(noH2load)
+      options.scenarios = options.scenarios.filter((s) => s.protocol !== 'h2')
+    }
     const { probes, failed } = await probePhase(eligible, ctx, options.scenarios)
     for (const [id, message] of failed) skipped.push(`${id} failed to start or serve the files: skipped (${message})`)
     const contenders = eligible.filter((c) => !failed.has(c.id))
@@ -283,7 +292,9 @@ async function main () {
     const runs = []
     /** @type {{ scenario: string, contender: string, rep: number, error: string }[]} */
     const failures = []
-    const total = options.scenarios.length * options.reps * contenders.length
+    // Each contender runs in the scenarios of the protocols it speaks (contenders.mjs).
+    const runsIn = (/** @type {Scenario} */ scenario) => contenders.filter((c) => c.protocols.includes(scenario.protocol ?? 'h1'))
+    const total = options.scenarios.reduce((sum, scenario) => sum + options.reps * runsIn(scenario).length, 0)
     let done = 0
     // Time the bench may spend waiting for the machine to be idle, in all.
     const quietBudget = { ms: options.quick ? 10_000 : 240_000, waitedMs: 0 }
@@ -292,7 +303,8 @@ async function main () {
     for (const scenario of options.scenarios) {
       for (let rep = 1; rep <= options.reps; rep++) {
         // Interleaved, the first contender moving along by one each repetition.
-        const order = contenders.map((_, i) => contenders[(i + rep - 1) % contenders.length]).filter((c) => c !== undefined)
+        const those = runsIn(scenario)
+        const order = those.map((_, i) => those[(i + rep - 1) % those.length]).filter((c) => c !== undefined)
         for (const contender of order) {
           done++
           const tag = `[${String(done).padStart(String(total).length)}/${total}] ${scenario.id} rep ${rep} ${contender.label}`
@@ -328,6 +340,7 @@ async function main () {
     const summary = summarize(runs, options.scenarios, contenders, 'seraph')
     const targets = targetRows(summary, probes)
     const floors = floorRatios(summary)
+    const http2Targets = http2TargetRows(summary)
     const date = new Date()
     const cpuModel = cpus()[0]?.model ?? 'unknown CPU'
     const machine = {
@@ -338,6 +351,7 @@ async function main () {
       node: process.version,
       nginx: versionOf(nginxBinary),
       autocannon: autocannonVersion,
+      h2load: h2loadVersion(),
       clockTicksPerSecond: ticksPerSec,
       seraphBuild: build
     }
@@ -345,7 +359,8 @@ async function main () {
       `seraph bench, ${date.toISOString()}${options.quick ? ' (--quick)' : ''}`,
       `machine: ${cpuModel}, ${machine.nproc} cores (availableParallelism ${cores}), ${machine.kernel}, node ${machine.node}, nginx ${machine.nginx}`,
       `seraph: the build in dist/ when the bench started (copied; JavaScript hash ${build})`,
-      `load generator: autocannon ${autocannonVersion} in this one process (one thread), on the same ${machine.nproc} cores as the server,`,
+      `load generator: autocannon ${autocannonVersion} in this one process (one thread), on the same ${machine.nproc} cores as the server`,
+      `  (HTTP/2 scenarios: h2load ${machine.h2load}, one thread, as a child process; its CPU counts as the generator's),`,
       `  with the same settings for every contender: ${options.scenarios[0]?.connections ?? 50} connections, pipelining 1, ` +
         `${options.durationSec} s per run after a ${options.warmupSec} s warm-up, ${options.reps} repetition(s), contenders interleaved.`,
       `server CPU µs/req: utime+stime of the contender's whole process tree (/proc, CLK_TCK ${ticksPerSec}) during the run ÷ responses`,
@@ -360,6 +375,7 @@ async function main () {
       header.push(`WARNING: other processes used up to ${busiest.toFixed(2)} cores during some runs: the machine was not idle, numbers are noisy.`)
     }
     process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps, targets, floors }) + '\n')
+    if (options.scenarios.some((s) => s.protocol === 'h2')) process.stdout.write(formatHttp2Targets(http2Targets) + '\n')
     if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
 
     const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
@@ -382,6 +398,7 @@ async function main () {
       probes,
       summary,
       targets,
+      http2Targets,
       seraphToFloor: floors,
       runs,
       failures,

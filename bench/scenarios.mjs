@@ -14,6 +14,11 @@
  * @property {boolean} reconnect a new TLS connection for every request
  * @property {boolean} quick part of `--quick` (the mix is left out: it
  *   behaves much like the small page)
+ * @property {Protocol} [protocol] `h2`: HTTP/2 over TLS (ALPN h2) with h2load,
+ *   `streams` concurrent streams per connection (h2load.mjs); default `h1`, autocannon
+ * @property {number} [streams]
+ *
+ * @typedef {'h1' | 'h2'} Protocol
  */
 
 const connections = 50
@@ -64,5 +69,38 @@ export const scenarios = [
     connections,
     reconnect: true,
     quick: true
+  },
+  // HTTP/2, as browsers speak it: h2load (nghttp2-client), 32 connections ×
+  // 10 concurrent streams, the load of issue 14's measurements.
+  {
+    id: 'h2-small-page',
+    title: 'HTTP/2, small page: GET /index.html (3 KB), 32 connections × 10 streams',
+    explains: 'browsers on open HTTP/2 connections asking for the front page',
+    paths: ['/index.html'],
+    connections: 32,
+    streams: 10,
+    reconnect: false,
+    quick: true,
+    protocol: 'h2'
+  },
+  {
+    id: 'h2-mix',
+    title: 'HTTP/2, mix of 8 pages and assets (0.4-39 KB), 32 connections × 10 streams',
+    explains: 'page views over HTTP/2: HTML, CSS, a picture, the feed, the icon',
+    paths: [
+      '/index.html',
+      '/css/style.css',
+      '/posts/the-listening-socket/index.html',
+      '/images/listening-socket.png',
+      '/posts/tls-in-five-minutes/index.html',
+      '/feed.xml',
+      '/favicon.svg',
+      '/about/index.html'
+    ],
+    connections: 32,
+    streams: 10,
+    reconnect: false,
+    quick: false,
+    protocol: 'h2'
   }
 ]

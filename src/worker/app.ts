@@ -16,6 +16,7 @@ import { registerStaticFiles } from './static-files.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 import { RootConfinement, type Refusal } from './root-confinement.js'
 import { withFastPath } from './fast-path.js'
+import { installHttp2FastPath } from './http2-fast-path.js'
 import { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { secureContextOptions, type TlsMaterial } from './tls/tls-options.js'
@@ -160,6 +161,16 @@ export async function buildApp (options: AppOptions): Promise<App> {
     ...(options.isDraining === undefined ? {} : { isDraining: options.isDraining }),
     ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
   }, fastifyHandler))
+  // And over HTTP/2, before Node's compat layer too (its 'stream' listener
+  // exists now: Fastify's 'request' listener made the server add it).
+  const installed = http2 && installHttp2FastPath(app.server, {
+    cache,
+    logger: options.logger,
+    responses,
+    ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
+  })
+  // Still correct without it (the compat layer answers), only slower.
+  if (http2 && !installed) options.logger.warn('no compat stream listener found: HTTP/2 fast path off')
 
   return app
 }

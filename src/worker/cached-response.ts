@@ -3,9 +3,9 @@ import type { CachedFile } from './file-cache.js'
 
 /**
  * The answer to a GET or HEAD of a file held in memory (file-cache.ts), for
- * both paths that send one: the fast path (fast-path.ts) and Fastify's
- * handler (static-files.ts). Both take status, headers and body from here, so
- * they cannot drift apart (test/caching.test.ts compares them). The drain
+ * every path that sends one: the fast paths (fast-path.ts, http2-fast-path.ts) and Fastify's
+ * handler (static-files.ts). All take status, headers and body from here, so
+ * they cannot drift apart (test/caching.test.ts and test/http2-fast-path.test.ts compare them). The drain
  * rule stays in drain-rule.ts: it applies to every response, not only these.
  */
 
@@ -20,12 +20,14 @@ export interface CachedAnswer {
 }
 
 type Variant = Encoding | 'not-modified'
+// The HTTP/2 fast path's copy of a variant's headers, `:status` included.
+type Prepared = Variant | `${Variant}/h2`
 
 export class CachedResponses {
   readonly #commonHeaders: Readonly<Record<string, string>>
   // A new file version is a new CachedFile object: its headers are prepared
   // once, on its first answer in each variant, and go with it.
-  readonly #prepared = new WeakMap<CachedFile, Partial<Record<Variant, OutgoingHttpHeaders>>>()
+  readonly #prepared = new WeakMap<CachedFile, Partial<Record<Prepared, OutgoingHttpHeaders>>>()
 
   /** `commonHeaders`: what every response carries (security-headers.ts). */
   constructor (commonHeaders: Readonly<Record<string, string>>) {
@@ -38,12 +40,40 @@ export class CachedResponses {
     return { status: 200, headers: this.#headersFor(file, encoding), body: bodyOf(file, encoding) }
   }
 
-  #headersFor (file: CachedFile, variant: Variant): OutgoingHttpHeaders {
+  /**
+   * The same answer for stream.respond() (http2-fast-path.ts): the headers
+   * carry `:status`, so the stream API takes them as they are. They are
+   * prepared once per file version and variant like the others, in the same
+   * order; names are lower-case and there is no connection-specific header
+   * (RFC 9113 §8.2.2), so HPACK finds each field in its dynamic table.
+   */
+  answerHttp2 (request: IncomingHttpHeaders, file: CachedFile): CachedAnswer {
+    if (isNotModified(request, file)) return { status: 304, headers: this.#http2HeadersFor(file, 'not-modified', 304), body: undefined }
+    const encoding = chooseEncoding(file, request['accept-encoding'])
+    return { status: 200, headers: this.#http2HeadersFor(file, encoding, 200), body: bodyOf(file, encoding) }
+  }
+
+  #http2HeadersFor (file: CachedFile, variant: Variant, status: 200 | 304): OutgoingHttpHeaders {
+    const forFile = this.#preparedFor(file)
+    let headers = forFile[`${variant}/h2`]
+    if (headers === undefined) {
+      headers = { ':status': status, ...this.#headersFor(file, variant) }
+      forFile[`${variant}/h2`] = headers
+    }
+    return headers
+  }
+
+  #preparedFor (file: CachedFile): Partial<Record<Prepared, OutgoingHttpHeaders>> {
     let forFile = this.#prepared.get(file)
     if (forFile === undefined) {
       forFile = {}
       this.#prepared.set(file, forFile)
     }
+    return forFile
+  }
+
+  #headersFor (file: CachedFile, variant: Variant): OutgoingHttpHeaders {
+    const forFile = this.#preparedFor(file)
     let headers = forFile[variant]
     if (headers === undefined) {
       headers = {

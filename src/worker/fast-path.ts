@@ -1,7 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import { logAccess } from './access-log.js'
 import type { Logger } from '../shared/logger.js'
-import type { FileCache } from './file-cache.js'
+import type { CachedFile, FileCache } from './file-cache.js'
 import type { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { hasConflictingHost } from './host-header.js'
@@ -29,20 +29,9 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
   return function handle (request, response) {
     const method = request.method
     const url = request.url ?? ''
-    // Only plain paths: anything with a query, an escape, a dot segment or a
-    // backslash takes the full path (and its checks).
-    if ((method !== 'GET' && method !== 'HEAD') || !/^\/[\w\-/.~]*$/.test(url) || url.includes('/.') ||
-        request.headers.range !== undefined || request.headers['if-modified-since'] !== undefined ||
-        hasConflictingHost(request.rawHeaders)) {
-      return fastify(request, response)
-    }
     const start = performance.now()
-    const file = options.cache.peekFresh(url, Date.now())
+    const file = fastPathFile(options.cache, method, url, request.headers, request.rawHeaders)
     if (file === undefined) return fastify(request, response)
-    // Any other If-None-Match goes to Fastify as it always did: Fastify's
-    // HEAD route adds `content-length: 0` to a 304, and that answer keeps its bytes.
-    const noneMatch = request.headers['if-none-match']
-    if (noneMatch !== undefined && noneMatch !== file.etag) return fastify(request, response)
     const { status, headers, body } = options.responses.answer(request.headers, file)
     response.writeHead(status, closesWhileDraining(request, options.isDraining) ? { ...headers, connection: 'close' } : headers)
     if (method === 'HEAD' || body === undefined) response.end()
@@ -51,4 +40,26 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     const bytes = method === 'HEAD' || body === undefined ? 0 : body.length
     logAccess(options.logger, { method, http: request.httpVersion, url, status, bytes, ms: performance.now() - start })
   }
+}
+
+/**
+ * The cached file a request may be answered with before Fastify, or undefined
+ * when the request must take the full path. One rule for both fast paths
+ * (this one and the HTTP/2 one, http2-fast-path.ts), so they take the same requests.
+ */
+export function fastPathFile (cache: FileCache, method: string | undefined, url: string, headers: IncomingHttpHeaders, rawHeaders: readonly string[]): CachedFile | undefined {
+  // Only plain paths: anything with a query, an escape, a dot segment or a
+  // backslash takes the full path (and its checks).
+  if ((method !== 'GET' && method !== 'HEAD') || !/^\/[\w\-/.~]*$/.test(url) || url.includes('/.') ||
+      headers.range !== undefined || headers['if-modified-since'] !== undefined ||
+      hasConflictingHost(rawHeaders)) {
+    return undefined
+  }
+  const file = cache.peekFresh(url, Date.now())
+  if (file === undefined) return undefined
+  // Any other If-None-Match goes to Fastify as it always did: Fastify's
+  // HEAD route adds `content-length: 0` to a 304, and that answer keeps its bytes.
+  const noneMatch = headers['if-none-match']
+  if (noneMatch !== undefined && noneMatch !== file.etag) return undefined
+  return file
 }

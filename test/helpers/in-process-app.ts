@@ -12,7 +12,7 @@ export async function startApp (t: Teardown, root: string, options: Partial<AppO
   const app = await buildApp({
     ...options,
     root,
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     tls: { cert: readFileSync(dev.certPath), key: readFileSync(dev.keyPath) },
     workerId: 1
   })

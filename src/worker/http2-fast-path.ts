@@ -1,0 +1,80 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { ServerHttp2Stream } from 'node:http2'
+import { logAccess } from './access-log.js'
+import type { Logger } from '../shared/logger.js'
+import type { FileCache } from './file-cache.js'
+import type { CachedResponses } from './cached-response.js'
+import { fastPathFile } from './fast-path.js'
+
+export interface Http2FastPathOptions {
+  readonly cache: FileCache
+  readonly logger: Logger
+  readonly responses: CachedResponses
+  readonly onResponse?: (status: number) => void
+}
+
+/** The server's 'stream' listener: Node's compat layer (onServerStream in lib/internal/http2/compat.js). */
+export type StreamListener = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void
+
+interface StreamEmitter {
+  listeners (event: 'stream'): Function[]
+  removeListener (event: 'stream', fn: Function): void
+  on (event: 'stream', fn: StreamListener): void
+}
+
+// Errors of a stream the fast path answered (a client's RST_STREAM while the
+// body is flushed) end that stream only; without a listener they would be
+// thrown. The compat layer ignores them the same way (onStreamError).
+function ignoreStreamError (): void {}
+
+/**
+ * Answers GET/HEAD of a fresh cached file over HTTP/2 on the core stream API
+ * (`stream.respond()` + `stream.end()`), before Node's compat layer builds an
+ * Http2ServerRequest/Http2ServerResponse pair and before Fastify: the compat
+ * layer cost about as much as the rest of the request (issue 14).
+ *
+ * Http2SecureServer registers the compat layer as its one 'stream' listener
+ * when the first 'request' listener is added (setupCompat in core.js), so
+ * that listener is taken off and called by ours for every stream we do not
+ * answer: those reach the compat layer, the HTTP/1 fast path's wrapper
+ * (fast-path.ts) and Fastify exactly as before. The requests taken are those
+ * fastPathFile() admits, the same rule as HTTP/1.1, and the answer comes from
+ * cached-response.ts: the same status, headers, body, access line and
+ * metrics as Fastify's. No drain header: HTTP/2 has none, a draining worker
+ * sends GOAWAY (worker-process.ts).
+ *
+ * Returns false when the server has no compat listener to wrap (HTTP/1.1 only).
+ */
+export function installHttp2FastPath (server: object, options: Http2FastPathOptions): boolean {
+  const emitter = server as StreamEmitter
+  const listeners = emitter.listeners('stream')
+  if (listeners.length !== 1) return false
+  const compat = listeners[0] as StreamListener
+  emitter.removeListener('stream', compat)
+  emitter.on('stream', function onStream (stream, headers, flags, rawHeaders) {
+    if (!answer(options, stream, headers, rawHeaders)) compat(stream, headers, flags, rawHeaders)
+  })
+  return true
+}
+
+function answer (options: Http2FastPathOptions, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]): boolean {
+  // `expect` is the compat layer's to answer (100-continue or 417); a stream
+  // already closed by the client is left to it as well.
+  if (headers.expect !== undefined || stream.destroyed || stream.closed) return false
+  const method = headers[':method'] as string | undefined
+  const url = headers[':path'] as string | undefined ?? ''
+  const start = performance.now()
+  const file = fastPathFile(options.cache, method, url, headers, rawHeaders)
+  if (file === undefined) return false
+  const { status, headers: responseHeaders, body } = options.responses.answerHttp2(headers, file)
+  stream.on('error', ignoreStreamError)
+  // respond() copies the headers before adding `date`: the prepared object stays as it is.
+  // It ends the stream itself for a 304 and for HEAD (stream.headRequest).
+  stream.respond(responseHeaders)
+  const sendsBody = method !== 'HEAD' && body !== undefined
+  if (sendsBody) stream.end(body)
+  const bytes = sendsBody ? body.length : 0
+  options.onResponse?.(status)
+  logAccess(options.logger, { method, http: '2.0', url, status, bytes, ms: performance.now() - start })
+  return true
+}
