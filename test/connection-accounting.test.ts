@@ -97,6 +97,17 @@ t.test('each way a connection ends is counted once, with its cause', async (t) =
   t.equal(accounting.open, 0, 'none open')
 })
 
+t.test('a keep-alive connection left idle ends at its timeout, counted as timeout/idle', async (t) => {
+  const { rec, port, ca } = await serve(t)
+  const closed = rec.next()
+  const idle = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => {
+    idle.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  })
+  idle.on('error', () => {}).resume()
+  t.same(await closed, { cause: 'timeout', reason: 'idle' }, 'closed by the server after --keep-alive-timeout')
+  t.equal(rec.closed.length, 1)
+})
+
 t.test('destroyAll closes every open connection, counted as shutdown', async (t) => {
   const { rec, accounting, port } = await serve(t)
   const sockets = await Promise.all([tcp(port), tcp(port), tcp(port)])
