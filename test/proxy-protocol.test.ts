@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { closeCauses, health, readMetrics, total, type Metrics } from './helpers/admin-metrics.js'
+import { health, readMetrics, total, type Metrics } from './helpers/admin-metrics.js'
 import { devCa } from './helpers/https-client.js'
 import { requestThrough, sendAndWait, v1Header, v2Header, v2Tcp } from './helpers/proxy-client.js'
 import { startSeraph, type LogLine } from './helpers/seraph-process.js'
