@@ -7,6 +7,7 @@
 #   chromium  the browser test (Debian's Chromium through playwright-core; no browser download)
 #   pebble    pebble and pebble-challtestsrv: the ACME tests' CA, on loopback
 #   sslscan   the TLS policy test scans seraph and reads its XML report
+#   haproxy   the PROXY protocol test puts a real HAProxy (send-proxy-v2) in front of seraph
 set -euo pipefail
 need=()
 have () { command -v "$1" >/dev/null 2>&1; }
@@ -15,6 +16,8 @@ have setpriv || need+=(util-linux)
 have chromium || need+=(chromium)
 have pebble || need+=(pebble)
 have sslscan || need+=(sslscan)
+# Debian installs it in /usr/sbin, which a user's PATH may lack.
+have haproxy || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && have apt-get; then
   echo "seraph: installing the Debian packages the tests need: ${need[*]}" >&2

@@ -23,7 +23,9 @@ t.test('the access line is byte for byte what pino writes for the same fields', 
     { method: 'GET', http: '1.1', url: '/index.html', status: 200, bytes: 3121, ms: 0.0312 },
     { method: 'HEAD', http: '2.0', url: '/posts/ünïcödé "quoted" \\ \u0001', status: 304, bytes: 0, ms: 12.3456 },
     { method: undefined, http: '1.0', url: '/', status: 400, bytes: 0, ms: 0 },
-    { method: 'GET', http: '1.1', url: '/x', status: 308, bytes: 0, ms: 0, scheme: 'http' }
+    { method: 'GET', http: '1.1', url: '/x', status: 308, bytes: 0, ms: 0, scheme: 'http' },
+    { method: 'GET', http: '1.1', url: '/x', status: 308, bytes: 0, ms: 0, scheme: 'http', remote: '127.0.0.5' },
+    { method: 'GET', http: '2.0', url: '/', status: 200, bytes: 1, ms: 1, remote: '2001:db8::"1' }
   ]
   for (const fields of cases) {
     const ours = capture()

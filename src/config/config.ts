@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { acmeConfig, type AcmeConfig } from './acme-config.js'
 import { SeraphError } from '../shared/errors.js'
 import { optionSpecs, type OptionName, type OptionSpec } from './options.js'
+import { proxyProtocolConfig, type ProxyProtocolConfig } from './proxy-options.js'
 import { defaultContentSecurityPolicy, defaultLimits, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
 import { bundledPublicDir } from '../shared/package-info.js'
 import { tlsPolicy, type TlsPolicy } from '../shared/tls-policy.js'
@@ -37,6 +38,8 @@ export interface Config {
   readonly fileCacheBytes: number
   /** `undefined`: no HTTP → HTTPS redirect listener. */
   readonly redirectPort: number | undefined
+  /** --proxy-protocol and its --trusted-proxy list; `undefined` when off. */
+  readonly proxyProtocol: ProxyProtocolConfig
   /** Ciphers and oldest protocol of every TLS context; checked here, in the primary. */
   readonly tlsPolicy: TlsPolicy
 }
@@ -155,6 +158,7 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
     followSymlinks: switchValue(label('followSymlinks'), values.followSymlinks),
     hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge'), 0),
     contentSecurityPolicy: contentSecurityPolicy(label('csp'), text('csp')),
+    proxyProtocol: proxyProtocolConfig(switchValue(label('proxyProtocol'), values.proxyProtocol), list('trustedProxy'), label),
     redirectPort: text('redirectPort') === undefined ? undefined : integer('redirectPort', label('redirectPort'), text('redirectPort'), 0),
     fileCacheBytes: integer('fileCacheSize', label('fileCacheSize'), text('fileCacheSize'), 64) * 1024 * 1024,
     host,

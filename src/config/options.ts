@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { defaultLimits, logLevels } from '../shared/settings.js'
 import { acmeOptionSpecs } from './acme-options.js'
+import { proxyOptionSpecs } from './proxy-options.js'
 
 const seconds = (ms: number): string => `${ms / 1000}s`
 
@@ -99,6 +100,7 @@ export const optionSpecs = {
     defaultText: 'off',
     description: 'plain-HTTP port (e.g. 80) whose every request is redirected to HTTPS; 0 picks a free port'
   },
+  ...proxyOptionSpecs,
   followSymlinks: {
     flag: '--follow-symlinks',
     env: 'SERAPH_FOLLOW_SYMLINKS',

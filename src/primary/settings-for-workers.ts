@@ -49,6 +49,7 @@ export function workerSettings (config: Config, shared: SharedTlsState, context:
       contentSecurityPolicy: config.contentSecurityPolicy
     },
     fileCacheBytes: config.fileCacheBytes,
+    proxyProtocol: config.proxyProtocol,
     followSymlinks: config.followSymlinks
   }
 }

@@ -38,6 +38,8 @@ export const errorMessages = {
   SERAPH_ERR_ACME_EMAIL_INVALID: '%s "%s": not an e-mail address',
   SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT: '%s http-01 needs --redirect-port (the challenge is answered there); use tls-alpn-01 without it',
   SERAPH_ERR_STATE_DIR: '--state-dir %s: cannot use it (%s)',
+  SERAPH_ERR_TRUSTED_PROXY_INVALID: '%s "%s": not an IP address or CIDR block (like 10.0.0.0/8 or 2001:db8::/32)',
+  SERAPH_ERR_PROXY_PROTOCOL_INCOMPLETE: '%s needs %s: a PROXY header is only believed from a trusted proxy',
   SERAPH_ERR_TLS_CIPHERS_INVALID: '%s "%s": OpenSSL selects no cipher with it (%s); `openssl ciphers -v ALL` lists the names'
 } as const
 

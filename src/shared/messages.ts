@@ -31,6 +31,8 @@ export interface WorkerSettings {
   readonly followSymlinks: boolean
   /** Files and folders never served, whatever the root and links say: certificates, keys, seraph's state. */
   readonly privatePaths: readonly string[]
+  /** --proxy-protocol: the --trusted-proxy addresses and CIDR blocks; `undefined` when off. */
+  readonly proxyProtocol: { readonly trusted: readonly string[] } | undefined
   /** A 'redirect-handle' message follows, with the --redirect-port socket. */
   readonly redirect: boolean
   /** --cert/--key pairs after the first (`certPath`/`keyPath`), chosen by SNI. */

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import type { Logger } from '../shared/logger.js'
+import { clientAddress } from './proxy-protocol/client-address.js'
 
 /** Longest URL written to the log; keeps each line under PIPE_BUF (see logger.ts). */
 export const maxLoggedUrlLength = 1024
 
 /**
  * One `info` line per request when its response has finished: method, HTTP
- * version, url, status, bytes, duration. Replaces Fastify's two-line request logging.
+ * version, url, status, bytes, duration, the client's address. Replaces Fastify's two-line request logging.
  */
 export function registerAccessLog (app: FastifyInstance, logger: Logger, onResponse?: (status: number) => void): void {
   app.addHook('onResponse', (request, reply, done) => {
@@ -18,7 +19,8 @@ export function registerAccessLog (app: FastifyInstance, logger: Logger, onRespo
       url: request.raw.url ?? '',
       status: reply.statusCode,
       bytes: request.method === 'HEAD' || reply.statusCode === 304 ? 0 : responseBytes(reply.getHeader('content-length')),
-      ms: reply.elapsedTime
+      ms: reply.elapsedTime,
+      remote: clientAddress(request.raw.socket)?.address
     })
     done()
   })
@@ -33,6 +35,8 @@ export interface AccessFields {
   readonly ms: number
   /** `http` for the plain-HTTP redirect listener. */
   readonly scheme?: 'http'
+  /** The client's IP address: the PROXY header's behind a trusted proxy (proxy-protocol/), else the peer's. */
+  readonly remote?: string | undefined
 }
 
 const infoLevel = 30
@@ -55,7 +59,8 @@ export function logAccess (logger: Logger, fields: AccessFields): void {
   const method = fields.method === undefined ? '' : `"method":${JSON.stringify(fields.method)},`
   stream?.write(`{"level":${infoLevel},"time":${Date.now()}${bindings ?? ''},${method}` +
     `"http":${JSON.stringify(fields.http)},"url":${JSON.stringify(logged)},"status":${fields.status},"bytes":${fields.bytes},` +
-    `"ms":${Math.round(fields.ms * 100) / 100}${fields.scheme === undefined ? '' : `,"scheme":"${fields.scheme}"`},"msg":"request"}\n`)
+    `"ms":${Math.round(fields.ms * 100) / 100}${fields.scheme === undefined ? '' : `,"scheme":"${fields.scheme}"`}` +
+    `${fields.remote === undefined ? '' : `,"remote":${JSON.stringify(fields.remote)}`},"msg":"request"}\n`)
 }
 
 function responseBytes (header: unknown): number {

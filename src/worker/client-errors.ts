@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls'
 import { classify, type CloseRecord, type ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from '../shared/logger.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
+import { clientAddressText } from './proxy-protocol/client-address.js'
 
 /** Lines per cause and reason, per worker, in each window. */
 const logLimit = 10
@@ -32,7 +33,7 @@ export function createClientErrorHandler (logger: Logger, accounting?: Connectio
     const record: CloseRecord = accounting === undefined ? classify(error, false) : accounting.blame(socket, error)
     const key = record.reason === '' ? record.cause : `${record.cause}: ${record.reason}`
     if (limiter.allow(key)) {
-      const fields = { cause: record.cause, reason: record.reason, code: error.code, remote: remoteOf(socket) }
+      const fields = { cause: record.cause, reason: record.reason, code: error.code, remote: clientAddressText(socket) }
       // Resets and idle timeouts are everyday traffic; the rest is worth a warning.
       if (record.cause === 'client_reset') logger.debug(fields, 'client error')
       else logger.warn(fields, 'client error')
@@ -57,10 +58,4 @@ function statusFor (record: CloseRecord, error: NodeJS.ErrnoException): number |
 function canAnswer (socket: Socket): boolean {
   const tls = socket as TLSSocket & { _httpMessage?: unknown, _secureEstablished?: boolean }
   return tls.writable && tls._secureEstablished === true && (tls._httpMessage === null || tls._httpMessage === undefined)
-}
-
-function remoteOf (socket: Socket): string {
-  const address = socket.remoteAddress ?? (socket as { _parent?: Socket })._parent?.remoteAddress
-  const port = socket.remotePort ?? (socket as { _parent?: Socket })._parent?.remotePort
-  return address === undefined ? 'unknown' : `${address}:${String(port)}`
 }

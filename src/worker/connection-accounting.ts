@@ -7,9 +7,11 @@ import type { TLSSocket } from 'node:tls'
  * Why a connection ended. `reason` refines it: the OpenSSL reason of a TLS
  * error (`wrong version number`, `http request`, …), the kind of a timeout
  * (`handshake`, `headers`, `request`, `idle`, `socket`), the parser code of
- * an HTTP error (`HPE_INVALID_METHOD`, …).
+ * an HTTP error (`HPE_INVALID_METHOD`, …), what was wrong with a PROXY
+ * protocol header (`missing`, `untrusted`, `malformed`, `too_long`,
+ * `truncated`, `timeout`; see proxy-protocol/).
  */
-export type CloseCause = 'normal' | 'client_closed' | 'client_reset' | 'timeout' | 'tls_error' | 'http_error' | 'shutdown' | 'error'
+export type CloseCause = 'normal' | 'client_closed' | 'client_reset' | 'timeout' | 'tls_error' | 'http_error' | 'proxy_protocol' | 'shutdown' | 'error'
 
 export interface CloseRecord {
   readonly cause: CloseCause
@@ -56,7 +58,7 @@ export class ConnectionAccounting {
 
   /** Attaches to `server` before it listens. */
   attach (server: Server): void {
-    server.on('connection', (socket: Socket) => this.#onConnection(socket))
+    server.on('connection', (socket: Socket) => this.track(socket))
     server.on('secureConnection', (socket: TLSSocket) => {
       const state = stateOf(socket)
       if (state !== undefined) state.secure = true
@@ -87,6 +89,24 @@ export class ConnectionAccounting {
       state.reason = record.reason
     }
     return record
+  }
+
+  /**
+   * Counts `socket` from now on, if it is not counted yet. The server's
+   * 'connection' listener does it too; the PROXY protocol reader calls it
+   * first, so a connection it refuses before the server sees it still counts.
+   */
+  track (socket: Socket): void {
+    if ((socket as Tracked)[kState] === undefined) this.#onConnection(socket)
+  }
+
+  /** Records `record` as the cause of `socket`'s coming close, unless one is known already; the caller closes it. */
+  refuse (socket: Socket, record: CloseRecord): void {
+    const state = stateOf(socket)
+    if (state !== undefined && state.cause === undefined) {
+      state.cause = record.cause
+      state.reason = record.reason
+    }
   }
 
   /** From now on, closes without another cause count as `shutdown`. */

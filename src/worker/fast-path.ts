@@ -5,6 +5,7 @@ import type { CachedFile, FileCache } from './file-cache.js'
 import type { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { hasConflictingHost } from './host-header.js'
+import { clientAddress } from './proxy-protocol/client-address.js'
 
 export interface FastPathOptions {
   readonly cache: FileCache
@@ -38,7 +39,7 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     else response.end(body)
     options.onResponse?.(status)
     const bytes = method === 'HEAD' || body === undefined ? 0 : body.length
-    logAccess(options.logger, { method, http: request.httpVersion, url, status, bytes, ms: performance.now() - start })
+    logAccess(options.logger, { method, http: request.httpVersion, url, status, bytes, ms: performance.now() - start, remote: clientAddress(request.socket)?.address })
   }
 }
 

@@ -23,7 +23,7 @@ export class WorkerMetrics implements ConnectionObserver {
     this.#opened = new Counter({ name: 'seraph_connections_opened_total', help: 'TCP connections accepted', registers })
     this.#closed = new Counter({
       name: 'seraph_connections_closed_total',
-      help: 'Connections closed, by cause (normal, client_closed, client_reset, timeout, tls_error, http_error, shutdown, error) and reason',
+      help: 'Connections closed, by cause (normal, client_closed, client_reset, timeout, tls_error, http_error, proxy_protocol, shutdown, error) and reason',
       labelNames: ['cause', 'reason'],
       registers
     })

@@ -4,6 +4,7 @@ import { logAccess } from './access-log.js'
 import type { Logger } from '../shared/logger.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { hasConflictingHost } from './host-header.js'
+import { clientAddress } from './proxy-protocol/client-address.js'
 
 // A host name or IPv4 address, or a bracketed IPv6 address, with an optional
 // port: anything else (a path, credentials, spaces) could redirect elsewhere.
@@ -33,7 +34,7 @@ export function createRedirectServer (httpsPort: number, limits: ConnectionLimit
     if (closesWhileDraining(request, isDraining)) response.setHeader('connection', 'close')
     // ACME HTTP-01 answers (acme-challenge-responder.ts) come before the redirect.
     if (answerFirst?.(request, response) === true) {
-      logAccess(logger, { method: request.method, http: request.httpVersion, scheme: 'http', url: request.url ?? '', status: 200, bytes: 0, ms: 0 })
+      logAccess(logger, { method: request.method, http: request.httpVersion, scheme: 'http', url: request.url ?? '', status: 200, bytes: 0, ms: 0, remote: clientAddress(request.socket)?.address })
       return
     }
     redirect(request, response, httpsPort, logger)
@@ -56,5 +57,5 @@ function redirect (request: IncomingMessage, response: ServerResponse, httpsPort
     status = request.method === 'GET' || request.method === 'HEAD' ? 301 : 308
     response.writeHead(status, { location, 'content-type': 'text/plain; charset=utf-8', 'content-length': '0' }).end()
   }
-  logAccess(logger, { method: request.method, http: request.httpVersion, scheme: 'http', url, status, bytes: 0, ms: 0 })
+  logAccess(logger, { method: request.method, http: request.httpVersion, scheme: 'http', url, status, bytes: 0, ms: 0, remote: clientAddress(request.socket)?.address })
 }

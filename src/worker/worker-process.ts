@@ -8,6 +8,7 @@ import { ConnectionAccounting } from './connection-accounting.js'
 import { WorkerMetrics } from './metrics.js'
 import { createRedirectServer } from './redirect-server.js'
 import { AcmeChallengeResponder } from './tls/acme-challenge-responder.js'
+import { ProxyProtocolReader } from './proxy-protocol/reader.js'
 import { SessionClient } from './tls/session-client.js'
 import { SniContexts } from './tls/sni-contexts.js'
 import { tlsPolicyOptions, type TlsPolicy } from '../shared/tls-policy.js'
@@ -111,6 +112,8 @@ export class WorkerProcess {
     await app.ready()
     const server = app.server
     this.#challenges.attach(server)
+    // In front of the ACME peek: a proxy's header comes before the ClientHello.
+    this.#proxyReader(settings, logger, 'https', accounting)?.attach(server)
     // --max-connections: Node closes the surplus at once and tells us here.
     server.on('drop', () => metrics.rejected())
     if (settings.sessionCache) this.sessions.attach(server)
@@ -131,6 +134,7 @@ export class WorkerProcess {
         isDraining: () => this.#draining,
         answerFirst: (request, response) => this.#challenges.answerHttp(request, response)
       })
+      this.#proxyReader(settings, logger, 'redirect', accounting)?.attach(plain)
       await listenOn(plain, plainHandle)
       this.#redirectServer = plain
     }
@@ -138,6 +142,20 @@ export class WorkerProcess {
     const port = typeof address === 'object' && address !== null ? address.port : 0
     logger.debug({ port }, 'listening')
     this.#send({ act: 'listening', port })
+  }
+
+  // --proxy-protocol, for one listener. The redirect listener counts only the
+  // connections refused here (it has no connection accounting of its own).
+  #proxyReader (settings: WorkerSettings, logger: Logger, listener: 'https' | 'redirect', accounting: ConnectionAccounting): ProxyProtocolReader | undefined {
+    if (settings.proxyProtocol === undefined) return undefined
+    return new ProxyProtocolReader({
+      trusted: settings.proxyProtocol.trusted,
+      timeoutMs: settings.limits.handshakeTimeoutMs,
+      logger,
+      listener,
+      accounting,
+      countAll: listener === 'https'
+    })
   }
 
   #readTlsMaterial (from: WorkerSettings, ticketKeys: Buffer): TlsMaterial {
