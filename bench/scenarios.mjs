@@ -23,6 +23,18 @@
 
 const connections = 50
 
+/** What a page view asks for: HTML, CSS, a picture, the feed, the icon (0.4-39 KB). */
+const mixPaths = [
+  '/index.html',
+  '/css/style.css',
+  '/posts/the-listening-socket/index.html',
+  '/images/listening-socket.png',
+  '/posts/tls-in-five-minutes/index.html',
+  '/feed.xml',
+  '/favicon.svg',
+  '/about/index.html'
+]
+
 /** @type {Scenario[]} */
 export const scenarios = [
   {
@@ -38,16 +50,7 @@ export const scenarios = [
     id: 'mix',
     title: 'keep-alive, mix of 8 pages and assets (0.4-39 KB)',
     explains: 'page views: HTML, CSS, a picture, the feed, the icon',
-    paths: [
-      '/index.html',
-      '/css/style.css',
-      '/posts/the-listening-socket/index.html',
-      '/images/listening-socket.png',
-      '/posts/tls-in-five-minutes/index.html',
-      '/feed.xml',
-      '/favicon.svg',
-      '/about/index.html'
-    ],
+    paths: mixPaths,
     connections,
     reconnect: false,
     quick: false
@@ -87,16 +90,7 @@ export const scenarios = [
     id: 'h2-mix',
     title: 'HTTP/2, mix of 8 pages and assets (0.4-39 KB), 32 connections × 10 streams',
     explains: 'page views over HTTP/2: HTML, CSS, a picture, the feed, the icon',
-    paths: [
-      '/index.html',
-      '/css/style.css',
-      '/posts/the-listening-socket/index.html',
-      '/images/listening-socket.png',
-      '/posts/tls-in-five-minutes/index.html',
-      '/feed.xml',
-      '/favicon.svg',
-      '/about/index.html'
-    ],
+    paths: mixPaths,
     connections: 32,
     streams: 10,
     reconnect: false,

@@ -1,6 +1,6 @@
 import { connect } from 'node:net'
 import t, { type Test } from 'tap'
-import { closeCauses, health, readMetrics, total, type Metrics } from './helpers/admin-metrics.js'
+import { closeCauses, health, readMetrics, settled, total } from './helpers/admin-metrics.js'
 import { attacks, captureClientHello, runAttack, slowHeaders } from './helpers/hostile-client.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startSeraph } from './helpers/seraph-process.js'
@@ -8,23 +8,6 @@ import { startSeraph } from './helpers/seraph-process.js'
 // Short timeouts through the real flags keep the suite fast.
 const flags = ['--workers', '2', '--admin-port', '0', '--handshake-timeout', '400ms', '--headers-timeout', '800ms',
   '--request-timeout', '2s', '--keep-alive-timeout', '1s']
-
-/**
- * Waits until every connection counted as opened is counted as closed and the
- * open gauge is back to zero. Polls the admin listener: the counters live in
- * other processes, so there is no event to await here.
- */
-async function settled (adminUrl: string, timeoutMs = 15_000): Promise<Metrics> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const metrics = await readMetrics(adminUrl)
-    const opened = total(metrics, 'seraph_connections_opened_total')
-    const closed = total(metrics, 'seraph_connections_closed_total')
-    if (total(metrics, 'seraph_connections_open') === 0 && opened === closed) return metrics
-    if (Date.now() > deadline) throw new Error(`not settled: opened ${opened}, closed ${closed}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 function delta (after: Map<string, number>, before: Map<string, number>): Record<string, number> {
   const out: Record<string, number> = {}

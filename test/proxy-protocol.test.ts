@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { health, readMetrics, total, type Metrics } from './helpers/admin-metrics.js'
+import { type Metrics, health, settled } from './helpers/admin-metrics.js'
 import { devCa } from './helpers/https-client.js'
 import { requestThrough, sendAndWait, v1Header, v2Header, v2Tcp } from './helpers/proxy-client.js'
 import { startSeraph, type LogLine } from './helpers/seraph-process.js'
@@ -8,19 +8,6 @@ import { startSeraph, type LogLine } from './helpers/seraph-process.js'
 // Only 127.0.0.1 is the proxy; 127.0.0.2 is a direct client (all of 127/8 is loopback on Linux).
 const flags = ['--workers', '2', '--admin-port', '0', '--redirect-port', '0', '--handshake-timeout', '600ms',
   '--proxy-protocol', '--trusted-proxy', '127.0.0.1/32']
-
-// Every connection counted as opened is counted as closed (the counters live in the workers).
-async function settled (adminUrl: string, timeoutMs = 15_000): Promise<Metrics> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const metrics = await readMetrics(adminUrl)
-    const opened = total(metrics, 'seraph_connections_opened_total')
-    const closed = total(metrics, 'seraph_connections_closed_total')
-    if (total(metrics, 'seraph_connections_open') === 0 && opened === closed) return metrics
-    if (Date.now() > deadline) throw new Error(`not settled: opened ${opened}, closed ${closed}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 // Close counts by `cause: reason` that changed between two scrapes.
 function closes (after: Metrics, before: Metrics): Record<string, number> {

@@ -48,3 +48,20 @@ export async function health (adminUrl: string): Promise<{ healthy: boolean, wor
   const res = await request(`${adminUrl}healthz`)
   return await res.body.json() as { healthy: boolean, workers: Array<{ id: number, pid: number, state: string }> }
 }
+
+/**
+ * Waits until every connection counted as opened is counted as closed and the
+ * open gauge is back to zero. Polls the admin listener: the counters live in
+ * other processes, so there is no event to await here.
+ */
+export async function settled (adminUrl: string, timeoutMs = 15_000): Promise<Metrics> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const metrics = await readMetrics(adminUrl)
+    const opened = total(metrics, 'seraph_connections_opened_total')
+    const closed = total(metrics, 'seraph_connections_closed_total')
+    if (total(metrics, 'seraph_connections_open') === 0 && opened === closed) return metrics
+    if (Date.now() > deadline) throw new Error(`not settled: opened ${opened}, closed ${closed}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
