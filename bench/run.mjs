@@ -6,25 +6,24 @@
  * (medians, ratios to seraph) and writes bench/results/<stamp>.json and .svg.
  * See bench/README.md.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, cpus, release, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { httpsGet } from './client.mjs'
 import { contenderIds as allContenderIds, contenders as allContenders } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
-import { childCpuShares, childCpuTicks, clockTicksPerSecond, machineBusyTicks, processTree, treeCpuTicks, treeRss } from './cpu.mjs'
-import { runLoad } from './load.mjs'
+import { clockTicksPerSecond } from './cpu.mjs'
 import { h2loadMissing, h2loadVersion } from './h2load.mjs'
 import { formatHttp2Targets, http2TargetRows } from './http2-targets.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { killAllStarted } from './processes.mjs'
-import { floorRatios, formatReport, summarize, targetRows, writeResults } from './report.mjs'
+import { formatReport, summarize } from './report.mjs'
+import { writeResults } from './results.mjs'
+import { floorRatios, targetRows } from './targets.mjs'
 import { scenarios as allScenarios } from './scenarios.mjs'
-import { probeResumption } from './tls-probe.mjs'
+import { measure, probePhase, progress, waitForQuiet } from './phases.mjs'
 
 /**
  * @typedef {import('./contenders.mjs').Contender} Contender
@@ -99,142 +98,8 @@ function parseOptions () {
   return { quick, durationSec, warmupSec, reps, scenarios, contenderIds }
 }
 
-/**
- * Every path the scenarios request answers 200 with the file's full size.
- * @param {number} port
- * @param {BenchContext} ctx
- * @param {Scenario[]} scenarios
- */
-async function checkContent (port, ctx, scenarios) {
-  const paths = [...new Set(scenarios.flatMap((s) => s.paths))]
-  for (const path of paths) {
-    const response = await httpsGet(port, path, ctx.ca)
-    const size = statSync(join(ctx.root, path)).size
-    if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`)
-    if (response.bytes !== size) throw new Error(`GET ${path} sent ${response.bytes} bytes, the file has ${size}`)
-  }
-}
-
-/**
- * Starts each contender once: checks it serves the files, probes TLS
- * resumption. A contender that fails here is left out of the runs.
- * @param {Contender[]} contenders
- * @param {BenchContext} ctx
- * @param {Scenario[]} scenarios
- * @returns {Promise<{ probes: ProbeRow[], failed: Map<string, string> }>}
- */
-async function probePhase (contenders, ctx, scenarios) {
-  /** @type {ProbeRow[]} */
-  const probes = []
-  /** @type {Map<string, string>} */
-  const failed = new Map()
-  for (const contender of contenders) {
-    /** @type {import('./contenders.mjs').Running | undefined} */
-    let running
-    try {
-      running = await contender.start(ctx)
-      await checkContent(running.port, ctx, scenarios)
-      const tickets = await probeResumption({ port: running.port, ca: ctx.ca, mode: 'tickets' })
-      const sessionIds = await probeResumption({ port: running.port, ca: ctx.ca, mode: 'session-ids' })
-      probes.push({ contender: contender.id, label: contender.label, tickets, sessionIds, error: undefined })
-      progress(`probe ${contender.label}: content ok; TLS resumption with tickets ${tickets.resumed}/${tickets.total} (${tickets.protocol}), session IDs ${sessionIds.resumed}/${sessionIds.total}`)
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
-      failed.set(contender.id, message)
-      probes.push({ contender: contender.id, label: contender.label, tickets: undefined, sessionIds: undefined, error: message })
-      progress(`probe ${contender.label}: FAILED: ${message}`)
-    } finally {
-      await running?.stop()
-    }
-  }
-  return { probes, failed }
-}
-
 /** Other processes using more CPU than this during a run disturbed it. */
 const disturbedCores = 0.15
-
-/** @param {string} line */
-function progress (line) {
-  process.stderr.write(`${line}\n`)
-}
-
-/**
- * One measured run: start, warm up, measure (CPU before/after), stop.
- * @param {Contender} contender
- * @param {Scenario} scenario
- * @param {number} rep
- * @param {BenchContext} ctx
- * @param {{ durationSec: number, warmupSec: number, ticksPerSec: number }} settings
- * @returns {Promise<RunRecord>}
- */
-async function measure (contender, scenario, rep, ctx, settings) {
-  const running = await contender.start(ctx)
-  try {
-    await runLoad({ port: running.port, scenario, durationSec: settings.warmupSec })
-    const countsBefore = await running.counters()
-    const busyBefore = machineBusyTicks()
-    const treeBefore = processTree(running.pid)
-    const ticksBefore = treeCpuTicks(running.pid, treeBefore)
-    const childrenBefore = childCpuTicks(running.pid, treeBefore)
-    const clientBefore = process.cpuUsage()
-    const load = await runLoad({ port: running.port, scenario, durationSec: settings.durationSec })
-    const client = process.cpuUsage(clientBefore)
-    const treeAfter = processTree(running.pid)
-    const ticksAfter = treeCpuTicks(running.pid, treeAfter)
-    const childrenAfter = childCpuTicks(running.pid, treeAfter)
-    const busyAfter = machineBusyTicks()
-    const countsAfter = await running.counters()
-    const rssMiB = treeRss(running.pid)
-    const cpuSeconds = (ticksAfter.total - ticksBefore.total) / settings.ticksPerSec
-    const mainCpuSeconds = (ticksAfter.main - ticksBefore.main) / settings.ticksPerSec
-    const clientSeconds = (client.user + client.system) / 1e6 + (load.generatorCpuSeconds ?? 0)
-    const otherSeconds = Math.max(0, (busyAfter - busyBefore) / settings.ticksPerSec - cpuSeconds - clientSeconds)
-    return {
-      scenario: scenario.id,
-      contender: contender.id,
-      rep,
-      load,
-      cpuSeconds,
-      mainCpuShare: cpuSeconds > 0 ? mainCpuSeconds / cpuSeconds : 0,
-      workerCpuShares: childCpuShares(childrenBefore, childrenAfter),
-      cpuUsPerRequest: load.requests > 0 ? (cpuSeconds * 1e6) / load.requests : 0,
-      serverCores: cpuSeconds / load.durationSec,
-      clientCores: clientSeconds / load.durationSec,
-      otherCores: otherSeconds / load.durationSec,
-      attempts: 1,
-      rssMiB,
-      serverCounts: countsBefore === undefined || countsAfter === undefined
-        ? undefined
-        : { connections: countsAfter.connections - countsBefore.connections, responses: countsAfter.responses - countsBefore.responses }
-    }
-  } finally {
-    await running.stop()
-  }
-}
-
-/**
- * Waits, within what is left of `budget.ms`, until the other processes on the
- * machine use less than a quarter of a core, so that a test suite or build
- * running beside the bench does not land in a measurement.
- * @param {{ ms: number, waitedMs: number }} budget
- * @param {number} ticksPerSec
- */
-async function waitForQuiet (budget, ticksPerSec) {
-  let announced = false
-  while (true) {
-    const before = machineBusyTicks()
-    await sleep(300)
-    const cores = (machineBusyTicks() - before) / ticksPerSec / 0.3
-    if (cores < 0.25) return
-    if (budget.waitedMs >= budget.ms) {
-      if (!announced) progress(`  machine busy (${cores.toFixed(2)} cores used by other processes), no waiting time left: measuring anyway`)
-      return
-    }
-    if (!announced) progress(`  machine busy (${cores.toFixed(2)} cores used by other processes): waiting for it to calm down`)
-    announced = true
-    budget.waitedMs += 300
-  }
-}
 
 /** @param {string} binary */
 function versionOf (binary) {
