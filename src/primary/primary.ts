@@ -194,7 +194,7 @@ export class Primary {
     return {
       hello: () => this.#sendStart(state),
       listening: () => this.#onWorkerListening(state),
-      'start-failed': (message) => this.#onStartFailed(state, message.code, message.message),
+      'start-failed': (message) => this.#onStartFailed(state, message),
       report: (message) => this.#status.reports.received(message.requestId, message.report),
       'certificate-reloaded': (message) => {
         if (message.error === null) this.#log.info({ worker: worker.id, fingerprint256: message.fingerprint256 }, 'worker applied the new certificate')
@@ -243,15 +243,14 @@ export class Primary {
     this.#onReady?.()
   }
 
-  #onStartFailed (state: WorkerState, code: string | undefined, message: string): void {
+  #onStartFailed (state: WorkerState, failure: { code: string | undefined, message: string, listen: boolean }): void {
+    const { code, message } = failure
     this.#log.error({ worker: state.worker.id, code, error: message }, 'worker could not start')
     // Before the first ready, a listen error or a bad setting fails the same
     // way in every worker: report it as the operator's problem at once.
     if (this.#ready) return
     if (isSeraphErrorCode(code)) return this.#fail(new SeraphError('SERAPH_ERR_WORKER_START', state.worker.id, message))
-    if (code !== undefined && /^E[A-Z]+$/.test(code) && /listen/i.test(message)) {
-      return this.#fail(listenError(code, this.#config.host, this.#socket?.port ?? this.#config.port))
-    }
+    if (failure.listen && code !== undefined) return this.#fail(listenError(code, this.#config.host, this.#socket?.port ?? this.#config.port))
   }
 
   #onWorkerExit (worker: Worker, code: number | null, signal: string | null): void {

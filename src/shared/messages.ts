@@ -92,7 +92,8 @@ export type WorkerMessage =
   /** The worker's message handler is installed: it can take the 'start' message now. */
   | { readonly act: 'hello' }
   | { readonly act: 'listening', readonly port: number }
-  | { readonly act: 'start-failed', readonly code: string | undefined, readonly message: string }
+  /** `listen`: listen(2) on the primary's socket failed (an operator's problem: address, permission). */
+  | { readonly act: 'start-failed', readonly code: string | undefined, readonly message: string, readonly listen: boolean }
   | { readonly act: 'report', readonly requestId: number, readonly report: WorkerReport }
   | { readonly act: 'certificate-reloaded', readonly fingerprint256: string | null, readonly error: string | null }
   /** A new TLS 1.2 session to share (ids and data base64). */

@@ -16,6 +16,7 @@ import { secureContextOptions, type TlsMaterial } from './tls/tls-options.js'
 import { isSeraphError } from '../shared/errors.js'
 import { createLogOutput, type Logger } from '../shared/logger.js'
 import type { AcmeChallenge, CertificateEntry, DrainMode, WorkerMessage, WorkerSettings } from '../shared/messages.js'
+import { isListenFailure, listenOn } from './listen-on-handle.js'
 
 interface RedirectHandle { readonly httpsPort: number, readonly handle: unknown }
 
@@ -65,7 +66,7 @@ export class WorkerProcess {
   start (settings: WorkerSettings, handle: unknown): void {
     this.#start(settings, handle).catch((err: unknown) => {
       const error = err as NodeJS.ErrnoException
-      this.#send({ act: 'start-failed', code: isSeraphError(err) ? err.code : error.code, message: error.message }, () => {
+      this.#send({ act: 'start-failed', code: isSeraphError(err) ? err.code : error.code, message: error.message, listen: isListenFailure(error) }, () => {
         this.#flushLogs().then(() => process.exit(1), () => process.exit(1))
       })
     })
@@ -286,14 +287,4 @@ export class WorkerProcess {
     if (this.#logger === undefined) console.error(err)
     else this.#logger.fatal({ err }, 'uncaught exception; the primary will replace this worker')
   }
-}
-
-function listenOn (server: HttpServer, handle: unknown): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(handle, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
 }
