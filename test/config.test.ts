@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import t from 'tap'
 import { parseCommandLine, parseDuration, type Config } from '../src/config/config.js'
+import { helpText } from '../src/config/options.js'
 import { bundledPublicDir } from '../src/shared/package-info.js'
 import { tempDir } from './helpers/certificates.js'
 
@@ -60,4 +61,26 @@ t.test('durations', async (t) => {
 t.test('a bad environment variable is named in the error', async (t) => {
   t.throws(() => serve([], { SERAPH_PORT: '99999' }), { code: 'SERAPH_ERR_INVALID_NUMBER', message: /SERAPH_PORT \(--port\)/ })
   t.throws(() => serve(['--port', 'x']), { code: 'SERAPH_ERR_INVALID_NUMBER', message: /^--port must/ })
+})
+
+t.test('every default --help states is the one the parser applies', async (t) => {
+  const { config } = parseCommandLine([], {}) as { config: Config }
+  const help = helpText('test')
+  const said = (flag: string): string | undefined => new RegExp(`${flag} [^\\n]*default: ([^;\\]]+)`).exec(help)?.[1]
+  t.equal(said('--port'), String(config.port))
+  t.equal(said('--file-cache-size'), String(config.fileCacheBytes / 1024 / 1024))
+  t.equal(said('--session-cache-size'), String(config.tls.sessionCacheSize))
+  t.equal(said('--max-connections'), String(config.limits.maxConnections))
+  const ms = (text: string | undefined): number => {
+    const match = /^(\d+)(ms|s|m|h|d)$/.exec(text ?? '')
+    return match === null ? Number.NaN : Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms']
+  }
+  t.equal(ms(said('--shutdown-timeout')), config.shutdownTimeoutMs)
+  t.equal(ms(said('--handshake-timeout')), config.limits.handshakeTimeoutMs)
+  t.equal(ms(said('--headers-timeout')), config.limits.headersTimeoutMs)
+  t.equal(ms(said('--request-timeout')), config.limits.requestTimeoutMs)
+  t.equal(ms(said('--keep-alive-timeout')), config.limits.keepAliveTimeoutMs)
+  t.equal(ms(said('--socket-timeout')), config.limits.socketTimeoutMs)
+  t.equal(ms(said('--ticket-rotate')), config.tls.ticketRotateMs)
+  t.equal(ms(said('--session-timeout')), config.tls.sessionTimeoutMs)
 })

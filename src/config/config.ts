@@ -1,11 +1,10 @@
 import { accessSync, constants, statSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { acmeConfig, type AcmeConfig } from './acme-config.js'
 import { SeraphError } from '../shared/errors.js'
 import { optionSpecs, type OptionName, type OptionSpec } from './options.js'
 import { proxyProtocolConfig, type ProxyProtocolConfig } from './proxy-options.js'
-import { defaultContentSecurityPolicy, defaultLimits, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
+import { defaultContentSecurityPolicy, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
 import { bundledPublicDir } from '../shared/package-info.js'
 import { tlsPolicy, type TlsPolicy } from '../shared/tls-policy.js'
 
@@ -131,12 +130,12 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
   const host = text('host')
   if (host !== undefined && host.trim() === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', label('host'))
   const limits: ConnectionLimits = {
-    handshakeTimeoutMs: duration('handshakeTimeout', label('handshakeTimeout'), text('handshakeTimeout'), defaultLimits.handshakeTimeoutMs),
-    headersTimeoutMs: duration('headersTimeout', label('headersTimeout'), text('headersTimeout'), defaultLimits.headersTimeoutMs),
-    requestTimeoutMs: duration('requestTimeout', label('requestTimeout'), text('requestTimeout'), defaultLimits.requestTimeoutMs),
-    keepAliveTimeoutMs: duration('keepAliveTimeout', label('keepAliveTimeout'), text('keepAliveTimeout'), defaultLimits.keepAliveTimeoutMs),
-    socketTimeoutMs: duration('socketTimeout', label('socketTimeout'), text('socketTimeout'), defaultLimits.socketTimeoutMs),
-    maxConnections: integer('maxConnections', label('maxConnections'), text('maxConnections'), defaultLimits.maxConnections)
+    handshakeTimeoutMs: duration('handshakeTimeout', label('handshakeTimeout'), text('handshakeTimeout')),
+    headersTimeoutMs: duration('headersTimeout', label('headersTimeout'), text('headersTimeout')),
+    requestTimeoutMs: duration('requestTimeout', label('requestTimeout'), text('requestTimeout')),
+    keepAliveTimeoutMs: duration('keepAliveTimeout', label('keepAliveTimeout'), text('keepAliveTimeout')),
+    socketTimeoutMs: duration('socketTimeout', label('socketTimeout'), text('socketTimeout')),
+    maxConnections: integer('maxConnections', label('maxConnections'), text('maxConnections'))
   }
   // Node refuses a headers timeout longer than the whole-request timeout.
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
@@ -145,10 +144,10 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
   const adminPort = text('adminPort')
   const ticketKeyFile = text('ticketKeyFile')
   const tls: TlsSessionSettings = {
-    ticketRotateMs: duration('ticketRotate', label('ticketRotate'), text('ticketRotate'), 12 * 3_600_000),
+    ticketRotateMs: duration('ticketRotate', label('ticketRotate'), text('ticketRotate')),
     ticketKeyFile: ticketKeyFile === undefined ? undefined : resolve(cwd, ticketKeyFile),
-    sessionCacheSize: integer('sessionCacheSize', label('sessionCacheSize'), text('sessionCacheSize'), 20_000),
-    sessionTimeoutMs: duration('sessionTimeout', label('sessionTimeout'), text('sessionTimeout'), 300_000)
+    sessionCacheSize: integer('sessionCacheSize', label('sessionCacheSize'), text('sessionCacheSize')),
+    sessionTimeoutMs: duration('sessionTimeout', label('sessionTimeout'), text('sessionTimeout'))
   }
   return {
     tls,
@@ -156,16 +155,16 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
       choice('tlsMinVersion', label('tlsMinVersion'), text('tlsMinVersion'), '1.2') === '1.3' ? 'TLSv1.3' : 'TLSv1.2'),
     http2: !switchValue(label('noHttp2'), values.noHttp2),
     followSymlinks: switchValue(label('followSymlinks'), values.followSymlinks),
-    hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge'), 0),
+    hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge')),
     contentSecurityPolicy: contentSecurityPolicy(label('csp'), text('csp')),
     proxyProtocol: proxyProtocolConfig(switchValue(label('proxyProtocol'), values.proxyProtocol), list('trustedProxy'), label),
-    redirectPort: text('redirectPort') === undefined ? undefined : integer('redirectPort', label('redirectPort'), text('redirectPort'), 0),
-    fileCacheBytes: integer('fileCacheSize', label('fileCacheSize'), text('fileCacheSize'), 64) * 1024 * 1024,
+    redirectPort: text('redirectPort') === undefined ? undefined : integer('redirectPort', label('redirectPort'), text('redirectPort')),
+    fileCacheBytes: integer('fileCacheSize', label('fileCacheSize'), text('fileCacheSize')) * 1024 * 1024,
     host,
-    adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort, 0),
+    adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort),
     limits,
-    port: integer('port', label('port'), text('port'), 8443),
-    workers: integer('workers', label('workers'), text('workers'), availableParallelism()),
+    port: integer('port', label('port'), text('port')),
+    workers: integer('workers', label('workers'), text('workers')),
     root: directory(label('root'), text('root'), cwd),
     cert,
     key,
@@ -180,13 +179,14 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
       redirectPort: text('redirectPort') !== undefined
     }, label, cwd, env),
     logLevel: choice('logLevel', label('logLevel'), text('logLevel'), 'info') as LogLevel,
-    shutdownTimeoutMs: duration('shutdownTimeout', label('shutdownTimeout'), text('shutdownTimeout'), 10_000)
+    shutdownTimeoutMs: duration('shutdownTimeout', label('shutdownTimeout'), text('shutdownTimeout'))
   }
 }
 
-function integer (name: OptionName, flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback
+// A value not given is the spec's default (options.ts), the one --help shows.
+function integer (name: OptionName, flag: string, raw: string | undefined): number {
   const spec: OptionSpec = optionSpecs[name]
+  if (raw === undefined) return spec.default ?? 0
   const min = spec.min ?? 0
   const max = spec.max ?? Number.MAX_SAFE_INTEGER
   const value = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
@@ -206,9 +206,9 @@ export function parseDuration (raw: string): number | undefined {
   return Number.isFinite(value) ? Math.round(value) : undefined
 }
 
-function duration (name: OptionName, flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback
+function duration (name: OptionName, flag: string, raw: string | undefined): number {
   const spec: OptionSpec = optionSpecs[name]
+  if (raw === undefined) return spec.default ?? 0
   const value = parseDuration(raw)
   if (value === undefined || value < (spec.min ?? 0) || value > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
     throw new SeraphError('SERAPH_ERR_INVALID_DURATION', flag, raw)

@@ -3,8 +3,6 @@ import { defaultLimits, logLevels } from '../shared/settings.js'
 import { acmeOptionSpecs } from './acme-options.js'
 import { proxyOptionSpecs } from './proxy-options.js'
 
-const seconds = (ms: number): string => `${ms / 1000}s`
-
 /**
  * The command-line options, each with its environment variable. One table drives
  * parsing, validation and `--help`. The connection limits' defaults come from
@@ -19,7 +17,12 @@ export interface OptionSpec {
   readonly min?: number
   readonly max?: number
   readonly choices?: readonly string[]
+  /** The value when neither flag nor variable is given: a count, or milliseconds for a duration. */
+  readonly default?: number
+  /** How --help says the default; derived from `default` when absent. */
   readonly defaultText?: string
+  /** Said after the default in --help. */
+  readonly defaultNote?: string
   readonly description: string
   /** Given several times; its variable takes a comma-separated list. */
   readonly repeatable?: boolean
@@ -39,7 +42,8 @@ export const optionSpecs = {
     placeholder: 'N',
     min: 0,
     max: 65535,
-    defaultText: '8443; 0 picks a free port',
+    default: 8443,
+    defaultNote: '0 picks a free port',
     description: 'HTTPS port'
   },
   workers: {
@@ -48,6 +52,7 @@ export const optionSpecs = {
     placeholder: 'N',
     min: 1,
     max: 256,
+    default: availableParallelism(),
     defaultText: `one per CPU (${availableParallelism()} here)`,
     description: 'number of worker processes'
   },
@@ -88,7 +93,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 0,
     max: 3_600_000,
-    defaultText: '10s',
+    default: 10_000,
     description: 'how long in-flight requests may finish on shutdown or reload before their connections are closed'
   },
   redirectPort: {
@@ -119,7 +124,8 @@ export const optionSpecs = {
     placeholder: 'MIB',
     min: 0,
     max: 65_536,
-    defaultText: '64; 0 streams every file from disk',
+    default: 64,
+    defaultNote: '0 streams every file from disk',
     description: 'in-memory cache of small files (≤ 1 MiB) with their compressed variants, per worker'
   },
   hstsMaxAge: {
@@ -153,7 +159,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 600_000,
-    defaultText: seconds(defaultLimits.handshakeTimeoutMs),
+    default: defaultLimits.handshakeTimeoutMs,
     description: 'close a connection whose TLS handshake has not finished by then'
   },
   headersTimeout: {
@@ -162,7 +168,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 600_000,
-    defaultText: seconds(defaultLimits.headersTimeoutMs),
+    default: defaultLimits.headersTimeoutMs,
     description: 'time to receive a request\'s headers (answered 408)'
   },
   requestTimeout: {
@@ -171,7 +177,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
-    defaultText: seconds(defaultLimits.requestTimeoutMs),
+    default: defaultLimits.requestTimeoutMs,
     description: 'time to receive a whole request, body included; at least --headers-timeout'
   },
   keepAliveTimeout: {
@@ -180,7 +186,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
-    defaultText: seconds(defaultLimits.keepAliveTimeoutMs),
+    default: defaultLimits.keepAliveTimeoutMs,
     description: 'close a keep-alive connection idle between requests for this long'
   },
   socketTimeout: {
@@ -189,7 +195,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1,
     max: 3_600_000,
-    defaultText: seconds(defaultLimits.socketTimeoutMs),
+    default: defaultLimits.socketTimeoutMs,
     description: 'close a connection with no traffic either way for this long (a stalled download)'
   },
   maxConnections: {
@@ -198,7 +204,7 @@ export const optionSpecs = {
     placeholder: 'N',
     min: 1,
     max: 1_000_000,
-    defaultText: String(defaultLimits.maxConnections),
+    default: defaultLimits.maxConnections,
     description: 'connections per worker; more are refused at once'
   },
   ticketRotate: {
@@ -207,7 +213,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1000,
     max: 7 * 86_400_000,
-    defaultText: '12h',
+    default: 12 * 3_600_000,
     description: 'replace the TLS session-ticket keys this often (not with --ticket-key-file)'
   },
   ticketKeyFile: {
@@ -223,7 +229,8 @@ export const optionSpecs = {
     placeholder: 'N',
     min: 0,
     max: 10_000_000,
-    defaultText: '20000; 0 turns it off',
+    default: 20_000,
+    defaultNote: '0 turns it off',
     description: 'TLS 1.2 sessions (by session ID) kept in the cache all workers share'
   },
   sessionTimeout: {
@@ -232,7 +239,7 @@ export const optionSpecs = {
     placeholder: 'TIME',
     min: 1000,
     max: 86_400_000,
-    defaultText: '5m',
+    default: 300_000,
     description: 'lifetime of a cached TLS session'
   },
   tlsCiphers: {
@@ -268,7 +275,7 @@ export type OptionName = keyof typeof optionSpecs
 export function helpText (version: string): string {
   const rows = Object.values(optionSpecs).map((spec: OptionSpec) => {
     const left = spec.placeholder === undefined ? spec.flag : `${spec.flag} ${spec.placeholder}`
-    const extra = [spec.env, spec.defaultText === undefined ? undefined : `default: ${spec.defaultText}`]
+    const extra = [spec.env, defaultHelp(spec)]
       .filter(Boolean).join('; ')
     const choices = spec.choices === undefined ? '' : ` (${spec.choices.join(', ')})`
     return `  ${left.padEnd(26)}${spec.description}${choices}${extra === '' ? '' : ` [${extra}]`}`
@@ -284,4 +291,18 @@ export function helpText (version: string): string {
     'Signals: SIGTERM/SIGINT drain and stop (a second one forces).',
     ''
   ].join('\n')
+}
+
+const durationUnits: ReadonlyArray<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]]
+
+/** `default: …` for --help, from the spec's default itself, so the two cannot disagree. */
+function defaultHelp (spec: OptionSpec): string | undefined {
+  let text = spec.defaultText
+  if (text === undefined && spec.default !== undefined) {
+    const ms = spec.default
+    const unit = spec.placeholder === 'TIME' ? durationUnits.find(([, size]) => ms % size === 0 && ms >= size) : undefined
+    text = unit === undefined ? String(ms) : `${ms / unit[1]}${unit[0]}`
+  }
+  if (text === undefined) return undefined
+  return `default: ${text}${spec.defaultNote === undefined ? '' : `; ${spec.defaultNote}`}`
 }
