@@ -9,7 +9,7 @@ import { certificateNames } from './shared/certificate-names.js'
 import { parseCommandLine, type Config } from './config/config.js'
 import { isSeraphError, type SeraphError } from './shared/errors.js'
 import { createLogger, type Logger } from './shared/logger.js'
-import { helpText } from './config/options.js'
+import { helpText } from './config/help-text.js'
 import { devCertDir, packageVersion } from './shared/package-info.js'
 import { Primary } from './primary/primary.js'
 

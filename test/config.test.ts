@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import t from 'tap'
 import { parseCommandLine, parseDuration, type Config } from '../src/config/config.js'
-import { helpText } from '../src/config/options.js'
+import { helpText } from '../src/config/help-text.js'
 import { bundledPublicDir } from '../src/shared/package-info.js'
 import { tempDir } from './helpers/certificates.js'
 
