@@ -1,25 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import type { SeraphErrorCode } from '../src/shared/errors.js'
 import { tempDir } from './helpers/certificates.js'
-import { runSeraph, waitUntilGone, type SpawnOptions } from './helpers/seraph-process.js'
+import { expectCliFailure } from './helpers/cli-failure.js'
 
 // The ACME flags are checked before the primary binds anything or asks the
 // CA: a typo must end at once with one line naming it, not after a failed
 // order minutes later. Run against the built CLI, as an operator would.
-async function expectFailure (t: Test, args: string[], code: SeraphErrorCode, mention: string, options?: SpawnOptions): Promise<void> {
-  const result = await runSeraph(t, ['--host', '127.0.0.1', '--port', '0', '--workers', '1', ...args], options)
-  t.equal(result.code, 1, 'exit code 1')
-  t.equal(result.signal, null, 'not killed')
-  const lines = result.stderr.split('\n').filter(Boolean)
-  t.equal(lines.length, 1, `one line on stderr: ${result.stderr}`)
-  t.match(lines[0], new RegExp(`^seraph: .+ \\[${code}\\]$`), 'names the problem and its code')
-  t.ok(lines[0]?.includes(mention), `mentions ${mention}`)
-  t.notMatch(result.stderr, /\n\s+at /, 'no stack trace')
-  t.same(await waitUntilGone(result.seraph.workerPids()), [], 'no worker started')
-}
-
 t.test('bad ACME configuration: one line with its code, exit 1', async (t) => {
   const dir = tempDir(t)
   const stateDir = join(dir, 'state')
@@ -53,11 +41,11 @@ t.test('bad ACME configuration: one line with its code, exit 1', async (t) => {
     ['--acme-email is not an address', [...domain, '--acme-email', 'me'], 'SERAPH_ERR_ACME_EMAIL_INVALID', '"me"']
   ]
   for (const [name, args, code, mention] of cases) {
-    await t.test(name, (t) => expectFailure(t, args, code, mention))
+    await t.test(name, (t) => expectCliFailure(t, args, code, mention))
   }
 
   await t.test('SERAPH_DOMAIN is split on commas and each name checked', (t) =>
-    expectFailure(t, acme(), 'SERAPH_ERR_DOMAIN_INVALID', 'SERAPH_DOMAIN (--domain) "10.0.0.1"', { env: { SERAPH_DOMAIN: 'example.org,10.0.0.1' } }))
+    expectCliFailure(t, acme(), 'SERAPH_ERR_DOMAIN_INVALID', 'SERAPH_DOMAIN (--domain) "10.0.0.1"', { env: { SERAPH_DOMAIN: 'example.org,10.0.0.1' } }))
   await t.test('an empty item in SERAPH_DOMAIN', (t) =>
-    expectFailure(t, acme(), 'SERAPH_ERR_DOMAIN_INVALID', 'SERAPH_DOMAIN (--domain) ""', { env: { SERAPH_DOMAIN: 'example.org,,www.example.org' } }))
+    expectCliFailure(t, acme(), 'SERAPH_ERR_DOMAIN_INVALID', 'SERAPH_DOMAIN (--domain) ""', { env: { SERAPH_DOMAIN: 'example.org,,www.example.org' } }))
 })

@@ -2,25 +2,13 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { errorMessages, type SeraphErrorCode } from '../src/shared/errors.js'
 import { packageRoot } from '../src/shared/package-info.js'
 import { makeCertificate, tempDir } from './helpers/certificates.js'
-import { runSeraph, waitUntilGone, type SpawnOptions } from './helpers/seraph-process.js'
+import { expectCliFailure } from './helpers/cli-failure.js'
 
 const day = 86_400_000
-
-async function expectFailure (t: Test, args: string[], code: SeraphErrorCode, mention: RegExp | string, options?: SpawnOptions): Promise<void> {
-  const result = await runSeraph(t, ['--host', '127.0.0.1', '--port', '0', '--workers', '1', ...args], options)
-  t.not(result.code, 0, 'non-zero exit')
-  t.equal(result.signal, null, 'not killed')
-  const lines = result.stderr.split('\n').filter(Boolean)
-  t.equal(lines.length, 1, `one line on stderr: ${result.stderr}`)
-  t.match(lines[0], new RegExp(`^seraph: .+ \\[${code}\\]$`), 'names the problem and its code')
-  t.match(lines[0], mention, 'names the flag or value')
-  t.notMatch(result.stderr, /\n\s+at /, 'no stack trace')
-  t.same(await waitUntilGone(result.seraph.workerPids()), [], 'no worker left running')
-}
 
 t.test('bad input: one line on stderr, non-zero exit, nothing left running', async (t) => {
   const dir = tempDir(t)
@@ -62,11 +50,11 @@ t.test('bad input: one line on stderr, non-zero exit, nothing left running', asy
     ['TLS version too old', ['--tls-min-version', '1.1'], 'SERAPH_ERR_INVALID_CHOICE', '--tls-min-version']
   ]
   for (const [name, args, code, mention] of cases) {
-    await t.test(name, (t) => expectFailure(t, args, code, mention))
+    await t.test(name, (t) => expectCliFailure(t, args, code, mention))
   }
 
   await t.test('environment variables are validated like flags', (t) =>
-    expectFailure(t, [], 'SERAPH_ERR_INVALID_CHOICE', 'SERAPH_LOG_LEVEL', { env: { SERAPH_LOG_LEVEL: 'loud' } }))
+    expectCliFailure(t, [], 'SERAPH_ERR_INVALID_CHOICE', 'SERAPH_LOG_LEVEL', { env: { SERAPH_LOG_LEVEL: 'loud' } }))
 })
 
 t.test('port already in use', async (t) => {
@@ -74,7 +62,7 @@ t.test('port already in use', async (t) => {
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
   t.teardown(() => blocker.close())
   const { port } = blocker.address() as { port: number }
-  await expectFailure(t, ['--port', String(port)], 'SERAPH_ERR_PORT_IN_USE', `--port ${port}`)
+  await expectCliFailure(t, ['--port', String(port)], 'SERAPH_ERR_PORT_IN_USE', `--port ${port}`)
 })
 
 t.test('no permission for the port', async (t) => {
@@ -84,16 +72,16 @@ t.test('no permission for the port', async (t) => {
   t.ok(unprivilegedFrom > 80, `port 80 is privileged on this machine (unprivileged from ${unprivilegedFrom})`)
   const isRoot = process.getuid?.() === 0
   const args = ['--port', '80']
-  if (!isRoot) return expectFailure(t, args, 'SERAPH_ERR_PORT_PERMISSION', '--port 80')
+  if (!isRoot) return expectCliFailure(t, args, 'SERAPH_ERR_PORT_PERMISSION', '--port 80')
   t.equal(spawnSync('setpriv', ['--version']).status, 0, 'setpriv (util-linux) is installed')
-  await expectFailure(t, args, 'SERAPH_ERR_PORT_PERMISSION', '--port 80', {
+  await expectCliFailure(t, args, 'SERAPH_ERR_PORT_PERMISSION', '--port 80', {
     launcher: ['setpriv', '--bounding-set=-net_bind_service', '--inh-caps=-net_bind_service']
   })
 })
 
 t.test('workers that die at start-up end in a crash-loop error, not an endless restart', async (t) => {
   const fixture = join(packageRoot, 'test', 'fixtures', 'crash-in-worker.mjs')
-  await expectFailure(t, ['--workers', '2'], 'SERAPH_ERR_CRASH_LOOP', /exited with code 3/, { execArgv: ['--import', fixture] })
+  await expectCliFailure(t, ['--workers', '2'], 'SERAPH_ERR_CRASH_LOOP', /exited with code 3/, { execArgv: ['--import', fixture] })
 })
 
 t.test('every error code has a message', async (t) => {
@@ -101,7 +89,7 @@ t.test('every error code has a message', async (t) => {
 })
 
 t.test('a headers timeout longer than the request timeout is refused', async (t) => {
-  await expectFailure(t, ['--headers-timeout', '20s', '--request-timeout', '10s'], 'SERAPH_ERR_TIMEOUT_ORDER', '--headers-timeout')
+  await expectCliFailure(t, ['--headers-timeout', '20s', '--request-timeout', '10s'], 'SERAPH_ERR_TIMEOUT_ORDER', '--headers-timeout')
 })
 
 t.test('an admin port already in use', async (t) => {
@@ -109,5 +97,5 @@ t.test('an admin port already in use', async (t) => {
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
   t.teardown(() => blocker.close())
   const { port } = blocker.address() as { port: number }
-  await expectFailure(t, ['--admin-port', String(port)], 'SERAPH_ERR_ADMIN_LISTEN_FAILED', `--admin-port ${port}`)
+  await expectCliFailure(t, ['--admin-port', String(port)], 'SERAPH_ERR_ADMIN_LISTEN_FAILED', `--admin-port ${port}`)
 })
