@@ -119,6 +119,7 @@ t.test('over HTTP/2 the fast path answers exactly like the compat layer and Fast
         return rest
       }
       t.equal(fastLine?.http, '2.0', `${label}: the access line says HTTP/2`)
+      t.equal(fastLine?.remote, '127.0.0.1', `${label}: and the client's address`)
       t.equal(fastLine?.url, path, `${label}: and the URL`)
       t.same(fields(fastLine), fields(fullLine), `${label}: the same access line`)
       t.same(s.statuses.slice(statusesBefore), [fast.status, full.status], `${label}: the same status counted`)

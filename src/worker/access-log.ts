@@ -11,6 +11,14 @@ export const maxLoggedUrlLength = 1024
  * version, url, status, bytes, duration, the client's address. Replaces Fastify's two-line request logging.
  */
 export function registerAccessLog (app: FastifyInstance, logger: Logger, onResponse?: (status: number) => void): void {
+  // An HTTP/2 request's socket is a view of its stream's session, which the
+  // stream leaves when it closes: by onResponse the address is gone, so it is
+  // read when the request arrives. HTTP/1.1 keeps its socket throughout.
+  const http2Remote = new WeakMap<object, string | undefined>()
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.raw.httpVersionMajor === 2) http2Remote.set(request.raw, clientAddress(request.raw.socket)?.address)
+    done()
+  })
   app.addHook('onResponse', (request, reply, done) => {
     onResponse?.(reply.statusCode)
     logAccess(logger, {
@@ -20,7 +28,7 @@ export function registerAccessLog (app: FastifyInstance, logger: Logger, onRespo
       status: reply.statusCode,
       bytes: request.method === 'HEAD' || reply.statusCode === 304 ? 0 : responseBytes(reply.getHeader('content-length')),
       ms: reply.elapsedTime,
-      remote: clientAddress(request.raw.socket)?.address
+      remote: request.raw.httpVersionMajor === 2 ? http2Remote.get(request.raw) : clientAddress(request.raw.socket)?.address
     })
     done()
   })

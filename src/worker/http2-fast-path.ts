@@ -5,6 +5,7 @@ import type { Logger } from '../shared/logger.js'
 import type { FileCache } from './file-cache.js'
 import type { CachedResponses } from './cached-response.js'
 import { fastPathFile } from './fast-path.js'
+import { clientAddress } from './proxy-protocol/client-address.js'
 
 export interface Http2FastPathOptions {
   readonly cache: FileCache
@@ -75,6 +76,6 @@ function answer (options: Http2FastPathOptions, stream: ServerHttp2Stream, heade
   if (sendsBody) stream.end(body)
   const bytes = sendsBody ? body.length : 0
   options.onResponse?.(status)
-  logAccess(options.logger, { method, http: '2.0', url, status, bytes, ms: performance.now() - start })
+  logAccess(options.logger, { method, http: '2.0', url, status, bytes, ms: performance.now() - start, remote: clientAddress(stream.session?.socket)?.address })
   return true
 }
