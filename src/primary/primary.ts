@@ -21,6 +21,7 @@ import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './cluster-tls-state.js'
 import { workerSettings } from './settings-for-workers.js'
 import { AcmeLink } from './acme/acme-link.js'
+import { StoreLink } from './store/store-link.js'
 import { WorkerPool, type WorkerState } from './worker-pool.js'
 
 const workerScript = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
@@ -50,6 +51,7 @@ export class Primary {
   readonly #status: ClusterStatus
   readonly #shared: SharedTlsState
   readonly #acme: AcmeLink | undefined
+  readonly #store: StoreLink | undefined
   #config: Config
   #generation = 1
   #socket: BoundSocket | undefined
@@ -69,14 +71,17 @@ export class Primary {
     this.#policy = new RestartPolicy(options.restartPolicy)
     this.#shared = new SharedTlsState(options.config.tls)
     this.#pool = new WorkerPool(workerScript, this.#log, (state) => this.#handlers(state))
-    const acme = options.config.acme
-    this.#acme = acme === undefined ? undefined : new AcmeLink(acme, this.#log, options.manualNames ?? [], this.#pool)
+    const { acme, store, tls } = options.config
+    this.#store = store === undefined
+      ? undefined
+      : new StoreLink({ config: store, log: this.#log, tls: this.#shared, ticketRotateMs: tls.ticketRotateMs, sessionTimeoutMs: tls.sessionTimeoutMs, pool: this.#pool })
+    this.#acme = acme === undefined ? undefined : new AcmeLink(acme, this.#log, options.manualNames ?? [], this.#pool, this.#store?.store)
     this.#status = new ClusterStatus({
       pool: this.#pool,
       wanted: () => this.#config.workers,
       stopping: () => this.#stopping,
       sessions: () => this.#shared.cachedSessions,
-      extra: this.#acme?.status
+      extras: [this.#acme?.status, this.#store?.status]
     })
   }
 
@@ -91,6 +96,8 @@ export class Primary {
       this.#admin = admin.server
       adminUrl = `http://127.0.0.1:${admin.port}/`
     }
+    // Bounded: a store that is away delays the start by a moment, never stops it.
+    await this.#store?.start()
     // Stored or temporary certificates: the workers start with them; the CA is asked only after.
     await this.#acme?.service.prepare()
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
@@ -120,6 +127,7 @@ export class Primary {
     this.#pool.cancelScheduledForks()
     this.#shared.stopRotation()
     this.#acme?.service.stop()
+    this.#store?.stop()
     this.#log.info({ force, workers: this.#pool.size }, force ? 'forcing shutdown' : 'shutting down')
     for (const state of this.#pool.all()) this.#pool.drain(state, 'shutdown', force)
     if (!force) {
@@ -202,12 +210,19 @@ export class Primary {
       },
       'session-store': (message) => {
         this.#shared.storeSession(message.id, message.data)
+        this.#store?.sessionStored(message.id, message.data)
         // Workers look up only IDs they know exist: see src/worker/tls/session-client.ts.
         this.#pool.broadcast({ act: 'session-ids', ids: [message.id] })
       },
       'acme-challenges-applied': (message) => this.#acme?.applied(worker.id, message.version),
-      'session-get': (message) => this.#pool.send(state, { act: 'session', requestId: message.requestId, data: this.#shared.fetchSession(message.id) })
+      'session-get': (message) => { this.#sessionGet(state, message.requestId, message.id).catch(() => {}) }
     }
+  }
+
+  // The primary's cache first; with --store, then the fleet's (bounded: fleet-sessions.ts).
+  async #sessionGet (state: WorkerState, requestId: number, id: string): Promise<void> {
+    const data = this.#shared.fetchSession(id) ?? await this.#store?.sessionFetch(id) ?? null
+    this.#pool.send(state, { act: 'session', requestId, data })
   }
 
   // Sent on the worker's 'hello', not on cluster's 'online': 'online' comes
@@ -226,7 +241,7 @@ export class Primary {
     this.#pool.started(state)
     // The bound socket travels with the message; each worker listens on it.
     this.#pool.send(state, { act: 'start', settings }, this.#socket?.handle)
-    const ids = this.#shared.sessionIds()
+    const ids = [...this.#shared.sessionIds(), ...this.#store?.remoteSessionIds ?? []]
     if (ids.length > 0) this.#pool.send(state, { act: 'session-ids', ids })
     if (this.#redirectSocket !== undefined) {
       this.#pool.send(state, { act: 'redirect-handle', httpsPort: this.#socket?.port ?? config.port }, this.#redirectSocket.handle)
