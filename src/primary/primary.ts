@@ -8,10 +8,10 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { startAdminServer } from './admin-server.js'
-import { loadCertificatePair, loadCertificatePairs } from './certificates.js'
+import { checkCertificateReload, loadCertificatePairs } from './certificates.js'
 import { ClusterStatus } from './cluster-status.js'
 import type { Config } from '../config/config.js'
-import { isSeraphError, isSeraphErrorCode, SeraphError } from '../shared/errors.js'
+import { isSeraphErrorCode, SeraphError } from '../shared/errors.js'
 import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
 import type { Logger } from '../shared/logger.js'
 import type { DispatchTable, WorkerMessage } from '../shared/messages.js'
@@ -19,6 +19,7 @@ import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
 import { rollingReload } from './rolling-reload.js'
 import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './cluster-tls-state.js'
+import { SessionSharing } from './session-sharing.js'
 import { workerSettings } from './settings-for-workers.js'
 import { AcmeLink } from './acme/acme-link.js'
 import { StoreLink } from './store/store-link.js'
@@ -52,6 +53,7 @@ export class Primary {
   readonly #shared: SharedTlsState
   readonly #acme: AcmeLink | undefined
   readonly #store: StoreLink | undefined
+  readonly #sessions: SessionSharing
   #config: Config
   #generation = 1
   #socket: BoundSocket | undefined
@@ -75,6 +77,7 @@ export class Primary {
     this.#store = store === undefined
       ? undefined
       : new StoreLink({ config: store, log: this.#log, tls: this.#shared, ticketRotateMs: tls.ticketRotateMs, sessionTimeoutMs: tls.sessionTimeoutMs, pool: this.#pool })
+    this.#sessions = new SessionSharing(this.#shared, this.#store, this.#pool)
     this.#acme = acme === undefined ? undefined : new AcmeLink(acme, this.#log, options.manualNames ?? [], this.#pool, this.#store?.store)
     this.#status = new ClusterStatus({
       pool: this.#pool,
@@ -183,16 +186,7 @@ export class Primary {
 
   /** SIGUSR2: every worker re-reads the certificate and applies it to new handshakes; no connection is touched. */
   reloadCertificate (): void {
-    try {
-      // ACME certificates need no signal: they reach the workers when renewed.
-      if (this.#options.certPath === '') return this.#log.info('certificate reload: no --cert to re-read')
-      const pair = loadCertificatePair(this.#options.certPath, this.#options.keyPath)
-      loadCertificatePairs(this.#config.certPairs)
-      this.#log.info({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter.toISOString() }, 'certificate reload')
-    } catch (err) {
-      this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `certificate reload refused, the current one stays: ${(err as Error).message}`)
-      return
-    }
+    if (!checkCertificateReload(this.#log, this.#options.certPath, this.#options.keyPath, this.#config.certPairs)) return
     for (const state of this.#pool.serving()) this.#pool.send(state, { act: 'reload-certificate' })
   }
 
@@ -208,21 +202,10 @@ export class Primary {
         if (message.error === null) this.#log.info({ worker: worker.id, fingerprint256: message.fingerprint256 }, 'worker applied the new certificate')
         else this.#log.error({ worker: worker.id, error: message.error }, 'worker kept its certificate')
       },
-      'session-store': (message) => {
-        this.#shared.storeSession(message.id, message.data)
-        this.#store?.sessionStored(message.id, message.data)
-        // Workers look up only IDs they know exist: see src/worker/tls/session-client.ts.
-        this.#pool.broadcast({ act: 'session-ids', ids: [message.id] })
-      },
+      'session-store': (message) => this.#sessions.stored(message.id, message.data),
       'acme-challenges-applied': (message) => this.#acme?.applied(worker.id, message.version),
-      'session-get': (message) => { this.#sessionGet(state, message.requestId, message.id).catch(() => {}) }
+      'session-get': (message) => { this.#sessions.answer(state, message.requestId, message.id).catch(() => {}) }
     }
-  }
-
-  // The primary's cache first; with --store, then the fleet's (bounded: fleet-sessions.ts).
-  async #sessionGet (state: WorkerState, requestId: number, id: string): Promise<void> {
-    const data = this.#shared.fetchSession(id) ?? await this.#store?.sessionFetch(id) ?? null
-    this.#pool.send(state, { act: 'session', requestId, data })
   }
 
   // Sent on the worker's 'hello', not on cluster's 'online': 'online' comes
@@ -241,8 +224,7 @@ export class Primary {
     this.#pool.started(state)
     // The bound socket travels with the message; each worker listens on it.
     this.#pool.send(state, { act: 'start', settings }, this.#socket?.handle)
-    const ids = [...this.#shared.sessionIds(), ...this.#store?.remoteSessionIds ?? []]
-    if (ids.length > 0) this.#pool.send(state, { act: 'session-ids', ids })
+    this.#sessions.sendKnownIds(state)
     if (this.#redirectSocket !== undefined) {
       this.#pool.send(state, { act: 'redirect-handle', httpsPort: this.#socket?.port ?? config.port }, this.#redirectSocket.handle)
     }
