@@ -58,7 +58,11 @@ export class RedisStore implements SharedStore {
       // The reason goes into the next state-change line; ioredis would print it otherwise.
       connection.on('error', (err: NodeJS.ErrnoException) => { this.#lastProblem = err.code ?? err.message })
     }
-    this.#client.on('ready', () => this.#setUp(true))
+    this.#client.on('ready', () => {
+      // What the next outage reports when Redis just closes the connection, with no error.
+      this.#lastProblem = 'connection closed'
+      this.#setUp(true)
+    })
     this.#client.on('close', () => this.#setUp(false))
     this.#subscriber.on('message', (channel: string, message: string) => {
       for (const listener of this.#channels.get(channel.slice(prefix.length)) ?? []) listener(message)
