@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { acmeConfig, type AcmeConfig } from './acme-config.js'
+import { storeConfig, type StoreConfig } from './store-options.js'
 import { SeraphError } from '../shared/errors.js'
 import { optionSpecs, type OptionName, type OptionSpec } from './options.js'
 import { proxyProtocolConfig, type ProxyProtocolConfig } from './proxy-options.js'
@@ -22,6 +23,8 @@ export interface Config {
   readonly certPairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>
   /** `undefined`: no --domain, no ACME. */
   readonly acme: AcmeConfig | undefined
+  /** --store: state shared with other seraph hosts; `undefined`: this host keeps everything itself. */
+  readonly store: StoreConfig | undefined
   readonly logLevel: LogLevel
   readonly shutdownTimeoutMs: number
   /** `undefined`: no admin listener. */
@@ -178,6 +181,7 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
       stateDir: text('stateDir'),
       redirectPort: text('redirectPort') !== undefined
     }, label, cwd, env),
+    store: storeConfig(text('store'), text('storeKeyFile'), label, cwd),
     logLevel: choice('logLevel', label('logLevel'), text('logLevel'), 'info') as LogLevel,
     shutdownTimeoutMs: duration('shutdownTimeout', label('shutdownTimeout'), text('shutdownTimeout'))
   }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { defaultLimits, logLevels } from '../shared/settings.js'
 import { acmeOptionSpecs } from './acme-options.js'
 import { proxyOptionSpecs } from './proxy-options.js'
+import { storeOptionSpecs } from './store-options.js'
 
 /**
  * The command-line options, each with its environment variable. One table drives
@@ -106,6 +107,7 @@ export const optionSpecs = {
     description: 'plain-HTTP port (e.g. 80) whose every request is redirected to HTTPS; 0 picks a free port'
   },
   ...proxyOptionSpecs,
+  ...storeOptionSpecs,
   followSymlinks: {
     flag: '--follow-symlinks',
     env: 'SERAPH_FOLLOW_SYMLINKS',

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateCertificate } from './certificate-generator.js'
-import { SeraphError } from '../shared/errors.js'
+import { isSeraphError, SeraphError } from '../shared/errors.js'
+import type { Logger } from '../shared/logger.js'
 
 /** A certificate and key that belong together and are valid now. */
 export interface CertificatePair {
@@ -106,6 +107,28 @@ function isUsable (certPath: string, keyPath: string): boolean {
   try {
     return loadCertificatePair(certPath, keyPath).daysLeft >= expiryWarningDays
   } catch {
+    return false
+  }
+}
+
+/**
+ * SIGUSR2, in the primary: the files are read and checked before any worker
+ * is told to re-read them; false (and one error line) when they are not
+ * usable, and the current certificate stays. ACME certificates need no
+ * signal: they reach the workers when renewed.
+ */
+export function checkCertificateReload (log: Logger, certPath: string, keyPath: string, pairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>): boolean {
+  try {
+    if (certPath === '') {
+      log.info('certificate reload: no --cert to re-read')
+      return false
+    }
+    const pair = loadCertificatePair(certPath, keyPath)
+    loadCertificatePairs(pairs)
+    log.info({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter.toISOString() }, 'certificate reload')
+    return true
+  } catch (err) {
+    log.error({ code: isSeraphError(err) ? err.code : undefined }, `certificate reload refused, the current one stays: ${(err as Error).message}`)
     return false
   }
 }

@@ -12,6 +12,7 @@ export class SharedTlsState {
   readonly #rotateMs: number
   readonly #sessionCacheSize: number
   #timer: NodeJS.Timeout | undefined
+  #fleet = false
 
   constructor (settings: TlsSessionSettings) {
     this.#tickets = new TicketKeys(settings.ticketKeyFile)
@@ -23,6 +24,16 @@ export class SharedTlsState {
   /** Current ticket keys, base64. */
   get ticketKeys (): string {
     return this.#tickets.current
+  }
+
+  /** The fleet's keys (--store): they replace this host's own, which then never rotate here. */
+  useFleetKeys (keys: string): void {
+    this.#fleet = true
+    this.#tickets.replace(keys)
+  }
+
+  get ticketKeyFile (): boolean {
+    return this.#tickets.fromFile
   }
 
   get sessionCacheEnabled (): boolean {
@@ -53,6 +64,7 @@ export class SharedTlsState {
   startRotation (onRotate: (keys: string) => void): void {
     if (this.#tickets.fromFile) return
     this.#timer = setTimeout(() => {
+      if (this.#fleet) return
       onRotate(this.#tickets.rotate())
       this.startRotation(onRotate)
     }, this.#rotateMs)

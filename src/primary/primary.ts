@@ -8,10 +8,10 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { startAdminServer } from './admin-server.js'
-import { loadCertificatePair, loadCertificatePairs } from './certificates.js'
+import { checkCertificateReload, loadCertificatePairs } from './certificates.js'
 import { ClusterStatus } from './cluster-status.js'
 import type { Config } from '../config/config.js'
-import { isSeraphError, isSeraphErrorCode, SeraphError } from '../shared/errors.js'
+import { isSeraphErrorCode, SeraphError } from '../shared/errors.js'
 import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
 import type { Logger } from '../shared/logger.js'
 import type { DispatchTable, WorkerMessage } from '../shared/messages.js'
@@ -19,8 +19,10 @@ import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
 import { rollingReload } from './rolling-reload.js'
 import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './cluster-tls-state.js'
+import { SessionSharing } from './session-sharing.js'
 import { workerSettings } from './settings-for-workers.js'
 import { AcmeLink } from './acme/acme-link.js'
+import { StoreLink } from './store/store-link.js'
 import { WorkerPool, type WorkerState } from './worker-pool.js'
 
 const workerScript = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
@@ -50,6 +52,8 @@ export class Primary {
   readonly #status: ClusterStatus
   readonly #shared: SharedTlsState
   readonly #acme: AcmeLink | undefined
+  readonly #store: StoreLink | undefined
+  readonly #sessions: SessionSharing
   #config: Config
   #generation = 1
   #socket: BoundSocket | undefined
@@ -69,14 +73,18 @@ export class Primary {
     this.#policy = new RestartPolicy(options.restartPolicy)
     this.#shared = new SharedTlsState(options.config.tls)
     this.#pool = new WorkerPool(workerScript, this.#log, (state) => this.#handlers(state))
-    const acme = options.config.acme
-    this.#acme = acme === undefined ? undefined : new AcmeLink(acme, this.#log, options.manualNames ?? [], this.#pool)
+    const { acme, store, tls } = options.config
+    this.#store = store === undefined
+      ? undefined
+      : new StoreLink({ config: store, log: this.#log, tls: this.#shared, ticketRotateMs: tls.ticketRotateMs, sessionTimeoutMs: tls.sessionTimeoutMs, pool: this.#pool })
+    this.#sessions = new SessionSharing(this.#shared, this.#store, this.#pool)
+    this.#acme = acme === undefined ? undefined : new AcmeLink(acme, this.#log, options.manualNames ?? [], this.#pool, this.#store?.store)
     this.#status = new ClusterStatus({
       pool: this.#pool,
       wanted: () => this.#config.workers,
       stopping: () => this.#stopping,
       sessions: () => this.#shared.cachedSessions,
-      extra: this.#acme?.status
+      extras: [this.#acme?.status, this.#store?.status]
     })
   }
 
@@ -91,6 +99,8 @@ export class Primary {
       this.#admin = admin.server
       adminUrl = `http://127.0.0.1:${admin.port}/`
     }
+    // Bounded: a store that is away delays the start by a moment, never stops it.
+    await this.#store?.start()
     // Stored or temporary certificates: the workers start with them; the CA is asked only after.
     await this.#acme?.service.prepare()
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
@@ -120,6 +130,7 @@ export class Primary {
     this.#pool.cancelScheduledForks()
     this.#shared.stopRotation()
     this.#acme?.service.stop()
+    this.#store?.stop()
     this.#log.info({ force, workers: this.#pool.size }, force ? 'forcing shutdown' : 'shutting down')
     for (const state of this.#pool.all()) this.#pool.drain(state, 'shutdown', force)
     if (!force) {
@@ -175,16 +186,7 @@ export class Primary {
 
   /** SIGUSR2: every worker re-reads the certificate and applies it to new handshakes; no connection is touched. */
   reloadCertificate (): void {
-    try {
-      // ACME certificates need no signal: they reach the workers when renewed.
-      if (this.#options.certPath === '') return this.#log.info('certificate reload: no --cert to re-read')
-      const pair = loadCertificatePair(this.#options.certPath, this.#options.keyPath)
-      loadCertificatePairs(this.#config.certPairs)
-      this.#log.info({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter.toISOString() }, 'certificate reload')
-    } catch (err) {
-      this.#log.error({ code: isSeraphError(err) ? err.code : undefined }, `certificate reload refused, the current one stays: ${(err as Error).message}`)
-      return
-    }
+    if (!checkCertificateReload(this.#log, this.#options.certPath, this.#options.keyPath, this.#config.certPairs)) return
     for (const state of this.#pool.serving()) this.#pool.send(state, { act: 'reload-certificate' })
   }
 
@@ -200,13 +202,9 @@ export class Primary {
         if (message.error === null) this.#log.info({ worker: worker.id, fingerprint256: message.fingerprint256 }, 'worker applied the new certificate')
         else this.#log.error({ worker: worker.id, error: message.error }, 'worker kept its certificate')
       },
-      'session-store': (message) => {
-        this.#shared.storeSession(message.id, message.data)
-        // Workers look up only IDs they know exist: see src/worker/tls/session-client.ts.
-        this.#pool.broadcast({ act: 'session-ids', ids: [message.id] })
-      },
+      'session-store': (message) => this.#sessions.stored(message.id, message.data),
       'acme-challenges-applied': (message) => this.#acme?.applied(worker.id, message.version),
-      'session-get': (message) => this.#pool.send(state, { act: 'session', requestId: message.requestId, data: this.#shared.fetchSession(message.id) })
+      'session-get': (message) => { this.#sessions.answer(state, message.requestId, message.id).catch(() => {}) }
     }
   }
 
@@ -226,8 +224,7 @@ export class Primary {
     this.#pool.started(state)
     // The bound socket travels with the message; each worker listens on it.
     this.#pool.send(state, { act: 'start', settings }, this.#socket?.handle)
-    const ids = this.#shared.sessionIds()
-    if (ids.length > 0) this.#pool.send(state, { act: 'session-ids', ids })
+    this.#sessions.sendKnownIds(state)
     if (this.#redirectSocket !== undefined) {
       this.#pool.send(state, { act: 'redirect-handle', httpsPort: this.#socket?.port ?? config.port }, this.#redirectSocket.handle)
     }

@@ -31,7 +31,8 @@ export function workerSettings (config: Config, shared: SharedTlsState, context:
       context.certPath, context.keyPath, devCertDir,
       ...config.certPairs.flatMap((pair) => [pair.cert, pair.key]),
       ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile]),
-      ...(config.acme === undefined ? [] : [config.acme.stateDir])
+      ...(config.acme === undefined ? [] : [config.acme.stateDir]),
+      ...(config.store === undefined ? [] : [config.store.keyFile])
     ],
     root: config.root,
     logLevel: config.logLevel,

@@ -30,6 +30,11 @@ export class TicketKeys {
     return this.#file !== undefined
   }
 
+  /** Keys made elsewhere: the fleet's, from the shared store (base64). */
+  replace (keys: string): void {
+    this.#keys = Buffer.from(keys, 'base64')
+  }
+
   /** New random keys; with a key file, re-reads the file instead. Returns the new keys. */
   rotate (): string {
     this.#keys = this.#file === undefined ? randomBytes(ticketKeyLength) : readTicketKeyFile(this.#file)

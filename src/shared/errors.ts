@@ -40,6 +40,10 @@ export const errorMessages = {
   SERAPH_ERR_STATE_DIR: '--state-dir %s: cannot use it (%s)',
   SERAPH_ERR_TRUSTED_PROXY_INVALID: '%s "%s": not an IP address or CIDR block (like 10.0.0.0/8 or 2001:db8::/32)',
   SERAPH_ERR_PROXY_PROTOCOL_INCOMPLETE: '%s needs %s: a PROXY header is only believed from a trusted proxy',
+  SERAPH_ERR_STORE_URL_INVALID: '%s "%s": not a Redis URL (redis://[user:pass@]host:port/db or rediss://…)',
+  SERAPH_ERR_STORE_INCOMPLETE: '%s needs %s: everything seraph shares is encrypted with that key',
+  SERAPH_ERR_STORE_KEY_UNREADABLE: '%s %s: cannot read the file (%s)',
+  SERAPH_ERR_STORE_KEY_INVALID: '%s %s: holds %d bytes, expected 32 bytes or 64 hex digits (make one with: openssl rand 32 > store.key)',
   SERAPH_ERR_TLS_CIPHERS_INVALID: '%s "%s": OpenSSL selects no cipher with it (%s); `openssl ciphers -v ALL` lists the names'
 } as const
 

@@ -2,6 +2,7 @@ import type { AcmeConfig } from '../../config/acme-config.js'
 import { coversName } from '../../shared/certificate-names.js'
 import type { Logger } from '../../shared/logger.js'
 import type { ExtraStatus } from '../cluster-status.js'
+import type { SharedStore } from '../store/shared-store.js'
 import type { WorkerPool } from '../worker-pool.js'
 import { AcmeService } from './acme-service.js'
 import { ChallengeAcks } from './challenge-acks.js'
@@ -15,8 +16,10 @@ export class AcmeLink {
   readonly service: AcmeService
   readonly #acks = new ChallengeAcks()
 
-  constructor (config: AcmeConfig, log: Logger, manualNames: readonly string[], pool: WorkerPool) {
+  /** `store`: --store, shared with the other hosts of the fleet; undefined keeps everything on this host. */
+  constructor (config: AcmeConfig, log: Logger, manualNames: readonly string[], pool: WorkerPool, store?: SharedStore) {
     this.service = new AcmeService({
+      store,
       config,
       log,
       manualNames: (name) => coversName(manualNames, name),

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { Client, crypto as acmeCrypto, setLogger } from 'acme-client'
 import type { AcmeConfig } from '../../config/acme-config.js'
 import type { Logger } from '../../shared/logger.js'
+import type { SharedStore } from '../store/shared-store.js'
 import type { AcmeChallenge, CertificateEntry } from '../../shared/messages.js'
 import { AcmeMetrics } from './acme-metrics.js'
 import { caGet, configureCaHttp, withoutCredentials } from './ca-http.js'
@@ -25,6 +26,8 @@ interface Served {
 export interface AcmeServiceOptions {
   readonly config: AcmeConfig
   readonly log: Logger
+  /** --store: the fleet's shared state (not used yet). */
+  readonly store?: SharedStore | undefined
   /** Names a --cert pair covers: never ordered. */
   readonly manualNames: (name: string) => boolean
   /** Sends the certificates to every worker. */
