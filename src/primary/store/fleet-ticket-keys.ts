@@ -9,6 +9,8 @@ const channel = 'ticket-keys'
 /** Polling behind pub/sub: a host that missed a message (Redis restarted, a reconnect) still catches up. */
 const pollMs = 30_000
 const leaseMs = 10_000
+/** The holder's new keys normally arrive by pub/sub first; this is the fallback. */
+const leaseRetryMs = 500
 
 interface FleetKeys {
   /** 48 bytes, base64, as workers take them. */
@@ -33,6 +35,9 @@ export class FleetTicketKeys {
   #applied: string | undefined
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
+  /** A sync was asked for while one ran (a message came in meanwhile): run again after it. */
+  #again = false
+  #firstApplied: (() => void) | undefined
   #stopped = false
 
   /** `apply` hands new keys to every worker (and to the ones that start later). */
@@ -43,11 +48,20 @@ export class FleetTicketKeys {
     this.#apply = apply
   }
 
-  /** Resolves after the first attempt, successful or not; never rejects. */
-  start (): Promise<void> {
+  /**
+   * Resolves once the fleet's keys are applied, or after `waitMs` (the store
+   * is away, or another host is making the keys right now): workers then
+   * start with this host's own keys and get the fleet's when they come.
+   */
+  async start (waitMs = 2_000): Promise<void> {
     this.#store.subscribe(channel, () => { this.sync().catch(() => {}) })
     this.#store.onStateChange((up) => { if (up) this.sync().catch(() => {}) })
-    return this.sync()
+    const applied = new Promise<void>((resolve) => { this.#firstApplied = resolve })
+    await this.sync()
+    if (!this.#store.up || this.#applied !== undefined) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([applied, new Promise((resolve) => { timer = setTimeout(resolve, waitMs) })])
+    clearTimeout(timer)
   }
 
   stop (): void {
@@ -57,7 +71,16 @@ export class FleetTicketKeys {
 
   /** Reads the fleet's keys, rotating them first when they are due; one run at a time. */
   sync (): Promise<void> {
-    this.#running ??= this.#sync().finally(() => { this.#running = undefined })
+    if (this.#running !== undefined) {
+      this.#again = true
+      return this.#running
+    }
+    this.#running = this.#sync().finally(() => {
+      this.#running = undefined
+      if (!this.#again) return
+      this.#again = false
+      this.sync().catch(() => {})
+    })
     return this.#running
   }
 
@@ -71,11 +94,12 @@ export class FleetTicketKeys {
         const first = this.#applied === undefined
         this.#applied = current.keys
         this.#apply(current.keys)
+        this.#firstApplied?.()
         this.#log.info({ rotatedAt: new Date(current.rotatedAt).toISOString() }, first ? 'session-ticket keys shared with the fleet' : 'session-ticket keys rotated by the fleet')
       }
       this.#retry.succeeded()
       // Another host holding the lease rotates now: look again soon.
-      nextMs = current === undefined || this.#due(current) ? 1_000 : Math.min(pollMs, current.rotatedAt + this.#rotateMs - Date.now())
+      nextMs = current === undefined || this.#due(current) ? leaseRetryMs : Math.min(pollMs, current.rotatedAt + this.#rotateMs - Date.now())
     } catch (err) {
       nextMs = this.#retry.failed()
       this.#log.debug({ problem: (err as Error).message, retryInMs: nextMs }, 'fleet ticket keys: store unavailable')
