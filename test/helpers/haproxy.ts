@@ -108,8 +108,8 @@ export interface Haproxy {
 /**
  * Starts Debian's HAProxy on `layout` with a generated config in `dir`, in
  * its own process group, killed in teardown and when the test process dies
- * (SIGKILL included, through setpriv). Resolves once its frontends accept
- * connections.
+ * (SIGKILL included, through setpriv). Resolves once its frontends are
+ * bound.
  */
 export async function startHaproxy (t: Teardown, dir: string, layout: HaproxyLayout): Promise<Haproxy> {
   const config = join(dir, 'haproxy.cfg')
@@ -155,20 +155,24 @@ export async function startHaproxy (t: Teardown, dir: string, layout: HaproxyLay
     },
     kill: stop
   }
-  await Promise.race([exited, accepting(layout.httpsPort)])
+  await Promise.race([exited, answering(socket)])
   return haproxy
 }
 
-/** Polls until something accepts on 127.0.0.1:`port`: HAProxy says nothing when it is ready. */
-async function accepting (port: number, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls the stats socket until HAProxy answers on it, which it does only once
+ * its frontends are bound. Not a connection to a frontend: that would reach a
+ * seraph host as a connection closed at once.
+ */
+async function answering (socket: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
-      socket.on('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`haproxy is not listening on ${port}`)
+    try {
+      await showStat(socket)
+      return
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`haproxy does not answer on ${socket}: ${(err as Error).message}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
