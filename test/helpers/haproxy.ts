@@ -89,6 +89,8 @@ export interface ServerState {
   readonly status: string
   /** The last check's result: `L7OK`, `L4CON`, `INI` (none yet), … */
   readonly check: string
+  /** Every column of `show stat` (`scur`, `stot`, `srv_abrt`, `econ`, `wredis`, …). */
+  readonly stats: Readonly<Record<string, string>>
 }
 
 export interface Haproxy {
@@ -193,7 +195,8 @@ function showStat (path: string): Promise<ServerState[]> {
           backend: cells[at('pxname')] ?? '',
           server: cells[at('svname')] ?? '',
           status: cells[at('status')] ?? '',
-          check: (cells[at('check_status')] ?? '').replace(/^\* ?/, '')
+          check: (cells[at('check_status')] ?? '').replace(/^\* ?/, ''),
+          stats: Object.fromEntries(columns.map((name, i) => [name, cells[i] ?? '']))
         })))
     })
   })
