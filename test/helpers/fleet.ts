@@ -166,6 +166,8 @@ export interface Channel {
 export async function listen (t: Teardown, fleet: Fleet, name: string): Promise<Channel> {
   const redis = new Redis(fleet.redis.url(), { lazyConnect: true, maxRetriesPerRequest: 0 })
   t.teardown(() => redis.disconnect())
+  // It reconnects by itself when a test stops and restarts Redis.
+  redis.on('error', () => {})
   await redis.connect()
   const messages: string[] = []
   const waiters = new Set<{ count: number, resolve: () => void }>()
