@@ -7,7 +7,8 @@
 #   chromium  the browser test (Debian's Chromium through playwright-core; no browser download)
 #   pebble    pebble and pebble-challtestsrv: the ACME tests' CA, on loopback
 #   sslscan   the TLS policy test scans seraph and reads its XML report
-#   haproxy   the PROXY protocol test puts a real HAProxy (send-proxy-v2) in front of seraph
+#   haproxy   the PROXY protocol and fleet tests put a real HAProxy (send-proxy-v2) in front of seraph
+#   redis-server  the fleet tests' shared store (--store), on loopback, in memory only
 set -euo pipefail
 need=()
 have () { command -v "$1" >/dev/null 2>&1; }
@@ -18,6 +19,7 @@ have pebble || need+=(pebble)
 have sslscan || need+=(sslscan)
 # Debian installs it in /usr/sbin, which a user's PATH may lack.
 have haproxy || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+have redis-server || need+=(redis-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && have apt-get; then
   echo "seraph: installing the Debian packages the tests need: ${need[*]}" >&2
