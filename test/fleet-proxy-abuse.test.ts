@@ -1,8 +1,9 @@
 import { readdirSync } from 'node:fs'
+import { connect } from 'node:net'
 import t from 'tap'
 import { health, readMetrics, settled } from './helpers/admin-metrics.js'
 import { startFleet } from './helpers/fleet.js'
-import { closes, proxyAttacks } from './helpers/proxy-attacks.js'
+import { closes, proxyAttacks, v2Full } from './helpers/proxy-attacks.js'
 import { requestThrough } from './helpers/proxy-client.js'
 
 /** Open file descriptors of `pid`. */
@@ -53,4 +54,20 @@ t.test('PROXY protocol abuse straight at a fleet host: each closed and counted, 
   t.match(await requestThrough(fleet.httpsPort, undefined, fleet.ca, '/healthz?after-abuse', '127.0.0.5'), /^HTTP\/1\.1 200 /, 'the fleet still serves through HAProxy')
   t.match(await requestThrough(host.port, undefined, fleet.ca, '/healthz?direct', '127.0.0.2'), /^HTTP\/1\.1 200 /, 'an untrusted client without a header is still served directly')
   t.notOk(host.seraph.lines.some((l) => l.level >= 50 || typeof l.err === 'object'), 'no error or stack trace')
+
+  // Known bug (src/worker/proxy-protocol/reader.ts): the trust decision reads
+  // socket.remoteAddress, which is undefined once the peer has reset, so the
+  // proxy's own connection is refused as `untrusted` (logged with remote
+  // "unknown") instead of being counted as client_reset.
+  await t.test('a connection from the trusted proxy reset right after its header', async (t) => {
+    const before = await settled(host.adminUrl)
+    for (let i = 0; i < 50; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(host.port, '127.0.0.1', () => { socket.write(v2Full); socket.resetAndDestroy(); resolve() })
+        socket.on('error', () => {})
+      })
+    }
+    const after = await settled(host.adminUrl)
+    t.same(closes(after, before, 'proxy_protocol'), {}, 'is a client reset, not a PROXY protocol refusal', { todo: 'the worker reads the peer address after the reset' })
+  })
 })
