@@ -7,8 +7,8 @@
 #   chromium  the browser test (Debian's Chromium through playwright-core; no browser download)
 #   pebble    pebble and pebble-challtestsrv: the ACME tests' CA, on loopback
 #   sslscan   the TLS policy test scans seraph and reads its XML report
-#   haproxy   the PROXY protocol test puts a real HAProxy (send-proxy-v2) in front of seraph
-#   redis-server  the shared-store (--store) and fleet tests start a real Redis
+#   haproxy   the PROXY protocol and fleet tests put a real HAProxy (send-proxy-v2) in front of seraph
+#   redis-server  the fleet tests' shared store (--store), on loopback, in memory only
 set -euo pipefail
 need=()
 have () { command -v "$1" >/dev/null 2>&1; }

@@ -1,29 +1,17 @@
-import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { type Metrics, health, settled } from './helpers/admin-metrics.js'
+import { health, settled } from './helpers/admin-metrics.js'
 import { devCa } from './helpers/https-client.js'
-import { requestThrough, sendAndWait, v1Header, v2Header, v2Tcp } from './helpers/proxy-client.js'
+import { closes, proxyAttacks, v2Full } from './helpers/proxy-attacks.js'
+import { requestThrough, v1Header, v2Header, v2Tcp } from './helpers/proxy-client.js'
 import { startSeraph, type LogLine } from './helpers/seraph-process.js'
 
 // Only 127.0.0.1 is the proxy; 127.0.0.2 is a direct client (all of 127/8 is loopback on Linux).
 const flags = ['--workers', '2', '--admin-port', '0', '--redirect-port', '0', '--handshake-timeout', '600ms',
   '--proxy-protocol', '--trusted-proxy', '127.0.0.1/32']
 
-// Close counts by `cause: reason` that changed between two scrapes.
-function closes (after: Metrics, before: Metrics): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const [series, value] of after) {
-    if (!series.startsWith('seraph_connections_closed_total{') || !series.includes('worker="all"')) continue
-    const d = value - (before.get(series) ?? 0)
-    if (d !== 0) out[`${/cause="([^"]*)"/.exec(series)?.[1] ?? ''}: ${/reason="([^"]*)"/.exec(series)?.[1] ?? ''}`] = d
-  }
-  return out
-}
-
 const accessLine = (path: string) => (line: LogLine): boolean => line.msg === 'request' && line.url === path
 
 const ipv6 = Buffer.from('20010db8000000000000000000000005', 'hex')
-const v2Full = v2Tcp('198.51.100.9', 4000)
 
 t.test('PROXY protocol on the HTTPS and redirect ports', async (t) => {
   const ca = await devCa()
@@ -57,20 +45,8 @@ t.test('PROXY protocol on the HTTPS and redirect ports', async (t) => {
     t.match(await seraph.waitForLine(accessLine('/r2'), 'the redirect access line'), { remote: '198.51.100.9' })
   })
 
-  const attacks: Array<{ name: string, reason: string, cause?: string, run: (port: number) => Promise<{ answered: number, ms: number }> }> = [
-    { name: 'a header from an untrusted address', reason: 'untrusted', run: (p) => sendAndWait(p, [v1Header('192.0.2.1', 1)], { localAddress: '127.0.0.2' }) },
-    { name: 'a v2 header from an untrusted address', reason: 'untrusted', run: (p) => sendAndWait(p, [v2Full], { localAddress: '127.0.0.2' }) },
-    { name: 'no header from the proxy', reason: 'missing', run: (p) => sendAndWait(p, [Buffer.from('\x16\x03\x01\x00\x05hello', 'latin1')]) },
-    { name: 'garbage', reason: 'missing', run: (p) => sendAndWait(p, [Buffer.concat([Buffer.from([0x00]), randomBytes(200)])]) },
-    { name: 'a garbage v1 header', reason: 'malformed', run: (p) => sendAndWait(p, [Buffer.from('PROXY TCP4 999.1.1.1 1.1.1.1 1 2\r\n')]) },
-    { name: 'a v1 header without its end', reason: 'too_long', run: (p) => sendAndWait(p, [Buffer.from(`PROXY TCP4 ${'1'.repeat(200)}`)]) },
-    { name: 'a v2 header with a bad version', reason: 'malformed', run: (p) => sendAndWait(p, [Buffer.concat([v2Full.subarray(0, 12), Buffer.from([0x31]), randomBytes(30)])]) },
-    { name: 'a truncated v2 header', reason: 'truncated', run: (p) => sendAndWait(p, [v2Full.subarray(0, 20)], { end: true }) },
-    { name: 'a v2 header with a huge length', reason: 'too_long', run: (p) => sendAndWait(p, [v2Header(1, 0x11, randomBytes(64), 65535)]) },
-    { name: 'a slow header', reason: 'timeout', run: (p) => sendAndWait(p, [...v2Full].map((byte) => Buffer.from([byte])), { delayMs: 100 }) }
-  ]
   for (const listener of ['https', 'redirect'] as const) {
-    for (const attack of attacks) {
+    for (const attack of proxyAttacks) {
       await t.test(`${listener}: ${attack.name}`, async (t: Test) => {
         const target = listener === 'https' ? port : redirectPort
         const before = await settled(adminUrl)

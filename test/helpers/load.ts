@@ -18,6 +18,8 @@ export interface LoadResult {
 export interface Load {
   /** Resolves once `count` more requests have been answered from now on. */
   answers (count: number): Promise<void>
+  /** Failed requests so far. */
+  failed (): number
   /** Stops the loops; safe to call more than once. */
   stop (): Promise<LoadResult>
 }
@@ -115,6 +117,7 @@ export function startLoad (ca: Buffer, port: number, options: LoadOptions): Load
   let stopped: Promise<LoadResult> | undefined
   return {
     answers: (count) => new Promise((resolve) => waiters.push({ at: ok + count, resolve })),
+    failed: () => errors.length,
     stop () {
       state.running = false
       stopped ??= Promise.all(loops)

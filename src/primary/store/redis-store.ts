@@ -13,6 +13,14 @@ const prefix = 'seraph:'
 /** How long start-up waits for the store before serving without it. */
 const startWaitMs = 2_000
 
+/**
+ * How often, and how long, a connected store is asked whether it still
+ * answers: a Redis that hangs (stopped, swapping, overloaded) keeps its
+ * connections open, so only an unanswered PING shows it is down.
+ */
+const pingEveryMs = 1_000
+const pingTimeoutMs = 1_000
+
 // Compare-and-delete / compare-and-expire: only the holder's token touches a lease.
 const releaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 const extendScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
@@ -36,6 +44,8 @@ export class RedisStore implements SharedStore {
   #up: boolean | undefined
   #lastProblem = 'not connected yet'
   #closed = false
+  #pinger: NodeJS.Timeout | undefined
+  #pinging = false
 
   constructor (config: StoreConfig, log: Logger) {
     this.#key = config.key
@@ -85,6 +95,8 @@ export class RedisStore implements SharedStore {
     const ready = Promise.race([new Promise((resolve) => this.#client.once('ready', resolve)), new Promise((resolve) => setTimeout(resolve, startWaitMs).unref())])
     this.#client.connect().catch(() => {})
     this.#subscriber.connect().catch(() => {})
+    this.#pinger = setInterval(() => { this.#ping() }, pingEveryMs)
+    this.#pinger.unref()
     await ready
     if (this.#up === undefined) this.#setUp(false)
   }
@@ -142,8 +154,21 @@ export class RedisStore implements SharedStore {
 
   async close (): Promise<void> {
     this.#closed = true
+    clearInterval(this.#pinger)
     this.#client.disconnect()
     this.#subscriber.disconnect()
+  }
+
+  // Down when a connected store stops answering, up again when it answers; a lost connection is the 'close' event's.
+  #ping (): void {
+    if (this.#client.status !== 'ready' || this.#pinging) return
+    this.#pinging = true
+    bounded(this.#client.ping(), pingTimeoutMs, 'PING')
+      .then(() => this.#setUp(true), (err: Error) => {
+        this.#lastProblem = err.message
+        this.#setUp(false)
+      })
+      .finally(() => { this.#pinging = false })
   }
 
   #setUp (up: boolean): void {
