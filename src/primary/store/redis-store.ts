@@ -61,9 +61,12 @@ export class RedisStore implements SharedStore {
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times - 1, 6), 5_000)
     }
     this.#client = new Redis(config.url, options)
-    // Subscriptions are sent again by ioredis after a reconnect; those asked while
-    // Redis was away wait in this connection's queue.
-    this.#subscriber = new Redis(config.url, { ...options, enableOfflineQueue: true, commandTimeout: undefined })
+    // Subscriptions are made here, at every 'ready': ioredis's own autoResubscribe
+    // sends them without handling a rejection, and a connection that closes
+    // before Redis answers then crashes the primary with an unhandled rejection
+    // (event_handler.js readyHandler, ioredis 5 and 6).
+    this.#subscriber = new Redis(config.url, { ...options, autoResubscribe: false, commandTimeout: undefined })
+    this.#subscriber.on('ready', () => { this.#subscribeAll() })
     for (const connection of [this.#client, this.#subscriber]) {
       // The reason goes into the next state-change line; ioredis would print it otherwise.
       connection.on('error', (err: NodeJS.ErrnoException) => { this.#lastProblem = err.code ?? err.message })
@@ -143,9 +146,15 @@ export class RedisStore implements SharedStore {
     if (listeners === undefined) {
       listeners = new Set()
       this.#channels.set(channel, listeners)
-      this.#subscriber.subscribe(prefix + channel).catch(() => {})
+      if (this.#subscriber.status === 'ready') this.#subscribeAll()
     }
     listeners.add(listener)
+  }
+
+  // A failure is retried at the next 'ready': the connection it failed on is gone.
+  #subscribeAll (): void {
+    if (this.#channels.size === 0) return
+    this.#subscriber.subscribe(...[...this.#channels.keys()].map((channel) => prefix + channel)).catch(() => {})
   }
 
   onStateChange (listener: (up: boolean) => void): void {
