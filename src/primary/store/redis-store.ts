@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { Redis, type RedisOptions } from 'ioredis'
 import { Gauge, Registry } from 'prom-client'
 import type { StoreConfig } from '../../config/store-options.js'
@@ -78,7 +77,8 @@ export class RedisStore implements SharedStore {
 
   /** Connects, waiting at most {@link startWaitMs}: seraph serves without the store when it is away, and catches up later. */
   async connect (): Promise<void> {
-    const ready = Promise.race([once(this.#client, 'ready'), new Promise((resolve) => setTimeout(resolve, startWaitMs).unref())])
+    // Not events.once(): it rejects on the 'error' of a refused first attempt, and ioredis retries.
+    const ready = Promise.race([new Promise((resolve) => this.#client.once('ready', resolve)), new Promise((resolve) => setTimeout(resolve, startWaitMs).unref())])
     this.#client.connect().catch(() => {})
     this.#subscriber.connect().catch(() => {})
     await ready
