@@ -193,7 +193,7 @@ export class AcmeService {
   /** Plans the renewal of a served certificate (renewal-planner.ts). Never throws. */
   async #schedule (name: string): Promise<void> {
     if (this.#stopped) return
-    this.#plan(name, await this.#planner.next(name, this.#served.get(name) as Served))
+    await this.#planner.plan(name, this.#served.get(name) as Served, (step) => this.#plan(name, step))
   }
 
   // Never throws: a failure is logged, counted and retried later, and the

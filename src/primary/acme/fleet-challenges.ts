@@ -98,9 +98,15 @@ export class FleetChallenges {
       return
     }
     const hosts = this.liveHosts
-    const confirmed = this.#confirmations(`${name} ${version}`, hosts)
-    await this.#store.set(key, JSON.stringify({ host: this.#store.hostId, version, challenges } satisfies ChallengeSet), challengeTtlMs)
-    await this.#store.publish(challengesChannel, notice)
+    const id = `${name} ${version}`
+    const confirmed = this.#confirmations(id, hosts)
+    try {
+      await this.#store.set(key, JSON.stringify({ host: this.#store.hostId, version, challenges } satisfies ChallengeSet), challengeTtlMs)
+      await this.#store.publish(challengesChannel, notice)
+    } catch (err) {
+      this.#waits.get(id)?.done()
+      throw err
+    }
     const missing = await confirmed
     if (missing.length > 0) this.#log.warn({ names: [name], hosts: missing, waitedMs: fleetAckWaitMs }, 'challenge not confirmed by every host, asking the CA anyway')
     else this.#log.debug({ names: [name], hosts }, 'challenge confirmed by every host')

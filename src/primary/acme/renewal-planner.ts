@@ -21,10 +21,11 @@ export class RenewalPlanner {
     this.#log = log
   }
 
-  /** The next step for `name`, serving `served`. Never throws. */
-  async next (name: string, served: Served): Promise<NextStep> {
+  /** Hands `apply` the next step for `name`, serving `served`, then logs how it was found. Never throws. */
+  async plan (name: string, served: Served, apply: (step: NextStep) => void): Promise<void> {
     const fallbackAt = renewalTime(served.notBefore, served.notAfter)
     let step: NextStep = { action: 'renew', at: fallbackAt }
+    let note = (): void => {}
     try {
       const base = await this.#renewalInfoUrl()
       const id = base === undefined ? undefined : certificateId(new X509Certificate(served.stored.chain))
@@ -32,16 +33,18 @@ export class RenewalPlanner {
         const { data, headers } = await caGet(`${base.replace(/\/$/, '')}/${id}`)
         const window = parseRenewalInfo(data)
         if (window === undefined) throw new Error('the answer has no suggestedWindow')
-        step = nextStep(Date.now(), fallbackAt, window, ariPollDelay(headers['retry-after']))
-        this.#log.debug({ names: [name], window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() }, next: step.action, at: new Date(step.at).toISOString() }, 'renewal information')
+        const next = step = nextStep(Date.now(), fallbackAt, window, ariPollDelay(headers['retry-after']))
+        note = () => this.#log.debug({ names: [name], window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() }, next: next.action, at: new Date(next.at).toISOString() }, 'renewal information')
       }
     } catch (err) {
       // The fallback stands; ask again in a while, in case the CA has since moved the window earlier.
       const retryAt = Date.now() + ariPollDelay(undefined)
       if (retryAt < fallbackAt) step = { action: 'check', at: retryAt }
-      this.#log.warn({ names: [name], problem: (err as Error).message }, 'renewal information unavailable, using a third of the lifetime')
+      note = () => this.#log.warn({ names: [name], problem: (err as Error).message }, 'renewal information unavailable, using a third of the lifetime')
     }
-    return step
+    // Planned before it is logged: whoever reads the line finds the plan made.
+    apply(step)
+    note()
   }
 
   async #renewalInfoUrl (): Promise<string | undefined> {
