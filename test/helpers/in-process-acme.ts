@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { AcmeService } from '../../src/primary/acme/acme-service.js'
+import type { SharedStore } from '../../src/primary/store/shared-store.js'
 import { tempDir } from './certificates.js'
 import { WatchedList } from './watched-list.js'
 
@@ -14,8 +15,8 @@ export interface InProcessAcme {
   waitForLine (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
 }
 
-/** The primary's AcmeService alone, logging into an array: no workers, no ports. Stopped in teardown. */
-export function inProcessAcme (t: Teardown, directoryUrl: string, domains: string[], stateDir = join(tempDir(t), 'state')): InProcessAcme {
+/** The primary's AcmeService alone, logging into an array: no workers, no ports. Stopped in teardown. `store`: as with --store. */
+export function inProcessAcme (t: Teardown, directoryUrl: string, domains: string[], stateDir = join(tempDir(t), 'state'), store?: SharedStore): InProcessAcme {
   const lines = new WatchedList<Record<string, unknown>>()
   const log = pino({ level: 'debug' }, {
     write: (text: string) => {
@@ -25,6 +26,7 @@ export function inProcessAcme (t: Teardown, directoryUrl: string, domains: strin
   const service = new AcmeService({
     config: { domains, directoryUrl, email: undefined, ca: undefined, challenge: 'tls-alpn-01', stateDir },
     log,
+    store,
     manualNames: () => false,
     publishCertificates: () => {},
     publishChallenges: async () => {}

@@ -1,32 +1,31 @@
-import { X509Certificate } from 'node:crypto'
-import { Client, crypto as acmeCrypto, setLogger } from 'acme-client'
+import { setLogger } from 'acme-client'
 import type { AcmeConfig } from '../../config/acme-config.js'
 import type { Logger } from '../../shared/logger.js'
 import type { SharedStore } from '../store/shared-store.js'
 import type { AcmeChallenge, CertificateEntry } from '../../shared/messages.js'
 import { AcmeMetrics } from './acme-metrics.js'
-import { caGet, configureCaHttp, withoutCredentials } from './ca-http.js'
+import { configureCaHttp, withoutCredentials } from './ca-http.js'
 import { caWait, longerWait, type CaWait } from './ca-wait.js'
+import { Retry } from '../store/retry.js'
+import { AcmeOrderer } from './acme-order.js'
+import { CertificateStorage, FleetWait, type OrderLease } from './certificate-storage.js'
 import { ChallengeRegistry } from './challenge-registry.js'
-import { ariPollDelay, certificateId, nextStep, parseRenewalInfo, type NextStep } from './renewal-info.js'
-import { maxTimerMs, renewalTime, retryDelay } from './renewal-schedule.js'
-import { StateStore, type StoredCertificate } from './state-store.js'
-import { checkStoredCertificate } from './stored-certificate.js'
+import { FleetCertificates } from './fleet-certificates.js'
+import { FleetChallenges } from './fleet-challenges.js'
+import type { NextStep } from './renewal-info.js'
+import { RenewalPlanner } from './renewal-planner.js'
+import { maxTimerMs, retryDelay } from './renewal-schedule.js'
+import type { StoredCertificate } from './state-store.js'
+import { describe, type Served } from './stored-certificate.js'
 import { temporaryCertificate } from './temporary-certificate.js'
 
-interface Served {
-  readonly stored: StoredCertificate
-  readonly serial: string
-  readonly notBefore: Date
-  readonly notAfter: Date
-  /** The self-signed stand-in of temporary-certificate.ts. */
-  readonly temporary: boolean
-}
+/** While another host of the fleet orders a name: how often to look at the store again (pub/sub usually tells sooner). */
+const orderWaitMs = 5_000
 
 export interface AcmeServiceOptions {
   readonly config: AcmeConfig
   readonly log: Logger
-  /** --store: the fleet's shared state (not used yet). */
+  /** --store: the fleet's shared state (certificate-storage.ts, fleet-*.ts); undefined keeps everything on this host. */
   readonly store?: SharedStore | undefined
   /** Names a --cert pair covers: never ordered. */
   readonly manualNames: (name: string) => boolean
@@ -41,7 +40,9 @@ export interface AcmeServiceOptions {
  * one order at a time, one certificate per name (a failing name never holds
  * the others back, and a name added later needs no new certificate for the
  * rest), and the renewal schedule. Workers only ever see the results, over
- * IPC: certificates and pending challenges.
+ * IPC: certificates and pending challenges. With --store a fleet of hosts
+ * shares all of it: one host orders a name at a time, under a lease, and the
+ * others adopt its certificate and answer its challenges.
  */
 export class AcmeService {
   readonly metrics = new AcmeMetrics()
@@ -49,8 +50,14 @@ export class AcmeService {
   readonly #options: AcmeServiceOptions
   readonly #config: AcmeConfig
   readonly #log: Logger
-  readonly #store: StateStore
+  readonly #storage: CertificateStorage
   readonly #challenges: ChallengeRegistry
+  readonly #orderer: AcmeOrderer
+  readonly #planner: RenewalPlanner
+  readonly #fleetChallenges: FleetChallenges | undefined
+  readonly #fleet: FleetCertificates | undefined
+  /** Names whose order waits for the store (logged once), with their back-off. */
+  readonly #waiting = new Map<string, Retry>()
   readonly #served = new Map<string, Served>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #failures = new Map<string, number>()
@@ -58,10 +65,7 @@ export class AcmeService {
   readonly #next = new Map<string, NextStep>()
   /** The longest wait the CA asked for during the order running now. */
   #caWait: CaWait | undefined
-  /** The directory's renewalInfo URL (RFC 9773); null: it offers none. Asked once. */
-  #renewalInfo: string | null | undefined
   #queue: Promise<void> = Promise.resolve()
-  #client: Client | undefined
   #stopped = false
 
   constructor (options: AcmeServiceOptions) {
@@ -69,23 +73,41 @@ export class AcmeService {
     this.#config = options.config
     this.#log = options.log.child({ acme: withoutCredentials(this.#config.directoryUrl) })
     this.names = this.#config.domains.filter((name) => !options.manualNames(name))
-    this.#store = new StateStore(this.#config.stateDir, this.#config.directoryUrl)
+    const store = options.store
+    this.#storage = new CertificateStorage(this.#config.stateDir, this.#config.directoryUrl, this.#log, store)
     this.#challenges = new ChallengeRegistry(options.publishChallenges)
+    this.#fleetChallenges = store === undefined
+      ? undefined
+      : new FleetChallenges(store, this.#storage.keyPrefix, this.names, this.#log, (name, challenges) => this.#challenges.setRemote(name, challenges))
+    this.#fleet = store === undefined
+      ? undefined
+      : new FleetCertificates(this.#storage, this.names, this.#log, { served: (name) => this.#served.get(name) as Served, adopt: async (name, served) => this.#adopt(name, served) })
+    this.#planner = new RenewalPlanner(this.#config.directoryUrl, this.#log)
+    this.#orderer = new AcmeOrderer(this.#config, this.#log, this.#storage, this.#challenges, this.#fleetChallenges)
   }
 
-  /** Before the workers start: opens --state-dir, loads the stored certificates, makes a temporary one for the rest. Never asks the CA. */
+  /**
+   * Before the workers start: opens --state-dir, loads the stored
+   * certificates (with --store, the store's copy when it is newer: bounded,
+   * the disk's otherwise), makes a temporary one for the rest. Never asks the CA.
+   */
   async prepare (): Promise<void> {
-    await this.#store.open()
+    await this.#storage.local.open()
+    this.#fleetChallenges?.start()
     const missing: string[] = []
     for (const name of this.names) {
-      const served = await this.#loadStored(name)
+      const local = await this.#storage.loadLocal(name)
+      const shared = await this.#fleet?.atStart(name, local)
+      const served = shared ?? local
       if (served === undefined) {
         missing.push(name)
         continue
       }
+      if (shared !== undefined) await this.#writeLocal(name, shared.stored)
       this.#served.set(name, served)
       this.metrics.expiry(name, served.notAfter)
-      this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() }, 'stored certificate loaded')
+      this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString(), ...(this.#fleet === undefined ? {} : { from: shared === undefined ? 'disk' : 'store' }) },
+        'stored certificate loaded')
     }
     if (missing.length === 0) return
     const temporary = describe(await temporaryCertificate(missing), true)
@@ -93,27 +115,15 @@ export class AcmeService {
     for (const name of missing) this.#served.set(name, temporary)
   }
 
-  /** The stored certificate of `name` if it can be served as it is; otherwise undefined, with one warning saying why (none when there is no file). */
-  async #loadStored (name: string): Promise<Served | undefined> {
-    let stored: StoredCertificate | undefined
-    let reason: string
-    try {
-      stored = await this.#store.readCertificate(name)
-      if (stored === undefined) return undefined
-      const check = checkStoredCertificate(name, stored)
-      if (check.usable) return describe(stored, false)
-      reason = check.reason
-    } catch (err) {
-      reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
-    }
-    this.#log.warn({ names: [name], reason }, 'stored certificate not used, ordering a new one')
-    return undefined
-  }
-
   /** Plans every name's next order (at once for those without a certificate). */
   start (): void {
     configureCaHttp(this.#config.ca, (response) => { this.#caWait = longerWait(this.#caWait, caWait(response)) })
     setLogger((message) => this.#log.debug({ detail: message }, 'acme-client'))
+    this.#fleet?.start()
+    // The store is back: orders that waited for it go on now.
+    this.#storage.store?.onStateChange((up) => {
+      if (up) for (const name of this.#waiting.keys()) this.#plan(name, { action: 'renew', at: Date.now() })
+    })
     for (const name of this.names) {
       if ((this.#served.get(name) as Served).temporary) this.#plan(name, { action: 'renew', at: Date.now() })
       else this.#enqueue(() => this.#schedule(name))
@@ -122,6 +132,8 @@ export class AcmeService {
 
   stop (): void {
     this.#stopped = true
+    this.#fleet?.stop()
+    this.#fleetChallenges?.stop()
     for (const timer of this.#timers.values()) clearTimeout(timer)
     this.#timers.clear()
   }
@@ -167,60 +179,45 @@ export class AcmeService {
     clearTimeout(this.#timers.get(name))
     this.#next.set(name, step)
     const delay = Math.max(0, step.at - Date.now())
+    // The certificate this step is for: one adopted from the fleet meanwhile is not renewed.
+    const serial = (this.#served.get(name) as Served).serial
     const timer = setTimeout(() => {
       this.#timers.delete(name)
       if (delay >= maxTimerMs) return this.#plan(name, step)
-      this.#enqueue(() => step.action === 'renew' ? this.#renew(name) : this.#schedule(name))
+      this.#enqueue(() => step.action === 'renew' ? this.#renew(name, serial) : this.#schedule(name))
     }, Math.min(delay, maxTimerMs))
     timer.unref()
     this.#timers.set(name, timer)
   }
 
-  /** Plans the renewal of a served certificate: inside the CA's renewalInfo window when it offers one, else at a third of the lifetime left. Never throws. */
+  /** Plans the renewal of a served certificate (renewal-planner.ts). Never throws. */
   async #schedule (name: string): Promise<void> {
     if (this.#stopped) return
-    const served = this.#served.get(name) as Served
-    const fallbackAt = renewalTime(served.notBefore, served.notAfter)
-    let step: NextStep = { action: 'renew', at: fallbackAt }
-    try {
-      const base = await this.#renewalInfoUrl()
-      const id = base === undefined ? undefined : certificateId(new X509Certificate(served.stored.chain))
-      if (base !== undefined && id !== undefined) {
-        const { data, headers } = await caGet(`${base.replace(/\/$/, '')}/${id}`)
-        const window = parseRenewalInfo(data)
-        if (window === undefined) throw new Error('the answer has no suggestedWindow')
-        step = nextStep(Date.now(), fallbackAt, window, ariPollDelay(headers['retry-after']))
-        this.#log.debug({ names: [name], window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() }, next: step.action, at: new Date(step.at).toISOString() }, 'renewal information')
-      }
-    } catch (err) {
-      // The fallback stands; ask again in a while, in case the CA has since moved the window earlier.
-      const retryAt = Date.now() + ariPollDelay(undefined)
-      if (retryAt < fallbackAt) step = { action: 'check', at: retryAt }
-      this.#log.warn({ names: [name], problem: (err as Error).message }, 'renewal information unavailable, using a third of the lifetime')
-    }
-    this.#plan(name, step)
-  }
-
-  async #renewalInfoUrl (): Promise<string | undefined> {
-    if (this.#renewalInfo === undefined) {
-      const { data } = await caGet(this.#config.directoryUrl)
-      const url = (data as { renewalInfo?: unknown } | undefined)?.renewalInfo
-      this.#renewalInfo = typeof url === 'string' && URL.canParse(url) ? url : null
-    }
-    return this.#renewalInfo ?? undefined
+    await this.#planner.plan(name, this.#served.get(name) as Served, (step) => this.#plan(name, step))
   }
 
   // Never throws: a failure is logged, counted and retried later, and the
-  // certificate being served stays.
-  async #renew (name: string): Promise<void> {
+  // certificate being served stays. `planned`: the serial this renewal is for.
+  async #renew (name: string, planned: string): Promise<void> {
     if (this.#stopped) return
     const previous = this.#served.get(name) as Served
+    // Another host's certificate was adopted since: no order, plan its renewal.
+    if (previous.serial !== planned) return this.#schedule(name)
     this.#caWait = undefined
+    let lease: OrderLease | undefined
     try {
-      const stored = await this.#order(name)
+      if (this.#fleet !== undefined) {
+        const taken = await this.#fleet.takeOrder(name)
+        this.#waiting.delete(name)
+        if (taken === 'adopted') return
+        // Another host orders it: look again soon (its announcement usually comes first).
+        if (taken === 'busy') return this.#plan(name, { action: 'renew', at: Date.now() + orderWaitMs })
+        lease = taken
+      }
+      const stored = await this.#orderer.order(name)
       const served = describe(stored, false)
       if (served === undefined) throw new Error('the CA sent a certificate that cannot be read')
-      await this.#store.writeCertificate(name, stored)
+      await this.#storage.local.writeCertificate(name, stored)
       this.#served.set(name, served)
       this.#failures.delete(name)
       this.metrics.order('valid')
@@ -228,8 +225,15 @@ export class AcmeService {
       this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() },
         previous.temporary ? 'certificate obtained' : 'certificate renewed')
       this.#options.publishCertificates(this.certificates)
+      // Before the lease goes: a host waiting for it then finds the certificate.
+      // (A failure is made good by fleet-certificates.ts's next poll.)
+      if (this.#fleet !== undefined) {
+        await this.#storage.share(name, stored, served.notAfter)
+          .catch((err: Error) => this.#log.warn({ names: [name], problem: err.message }, 'certificate not shared with the fleet yet'))
+      }
       await this.#schedule(name)
     } catch (err) {
+      if (err instanceof FleetWait) return this.#waitForFleet(name, err)
       const failures = (this.#failures.get(name) ?? 0) + 1
       this.#failures.set(name, failures)
       this.metrics.order('failed')
@@ -247,53 +251,40 @@ export class AcmeService {
         serving: previous.temporary ? 'temporary certificate' : previous.serial
       }, previous.temporary ? 'certificate order failed' : 'certificate renewal failed')
       this.#plan(name, { action: 'renew', at: Date.now() + delayMs })
+    } finally {
+      await lease?.release()
     }
   }
 
-  async #order (name: string): Promise<StoredCertificate> {
-    const client = await this.#account()
-    const [key, csr] = await acmeCrypto.createCsr({ commonName: name, altNames: [name] }, await acmeCrypto.createPrivateEcdsaKey())
-    const type = this.#config.challenge
-    const chain = await client.auto({
-      csr,
-      ...(this.#config.email === undefined ? {} : { email: this.#config.email }),
-      termsOfServiceAgreed: true,
-      // acme-client's own check fetches http://NAME/ on port 80 from this
-      // machine, which proves nothing the CA's validation does not.
-      skipChallengeVerification: true,
-      challengePriority: [type],
-      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
-        if (challenge.type !== type) throw new Error(`the CA offers no ${type} challenge for ${authz.identifier.value}`)
-        const id = `${authz.identifier.value} ${challenge.token}`
-        if (type === 'http-01') return this.#challenges.add(id, { type, token: challenge.token, keyAuthorization })
-        const [challengeKey, cert] = await acmeCrypto.createAlpnCertificate(authz, keyAuthorization)
-        return this.#challenges.add(id, { type, name: authz.identifier.value, cert: cert.toString(), key: challengeKey.toString() })
-      },
-      challengeRemoveFn: async (authz, challenge) => this.#challenges.remove(`${authz.identifier.value} ${challenge.token}`)
-    })
-    return { key: key.toString(), chain }
-  }
-
-  async #account (): Promise<Client> {
-    if (this.#client !== undefined) return this.#client
-    let accountKey = await this.#store.readAccountKey()
-    if (accountKey === undefined) {
-      accountKey = (await acmeCrypto.createPrivateEcdsaKey()).toString()
-      await this.#store.writeAccountKey(accountKey)
-      this.#log.info({ stateDir: this.#store.root }, 'ACME account key created')
+  /** The store is needed and away (or busy): try again with back-off, and as soon as it is back; logged once. */
+  #waitForFleet (name: string, err: FleetWait): void {
+    let retry = this.#waiting.get(name)
+    if (retry === undefined) {
+      retry = new Retry()
+      this.#waiting.set(name, retry)
+      this.#log.warn({ names: [name], problem: err.message }, 'certificate order waits for the store')
     }
-    // Polls an order or challenge from 0.5 s, doubling, for about a minute.
-    this.#client = new Client({ directoryUrl: this.#config.directoryUrl, accountKey, backoffMin: 500, backoffMax: 10_000, backoffAttempts: 10 })
-    return this.#client
+    this.#plan(name, { action: 'renew', at: Date.now() + retry.failed() })
   }
-}
 
-/** Serial and validity of a stored chain's leaf; undefined when it cannot be read. */
-function describe (stored: StoredCertificate, temporary: boolean): Served | undefined {
-  try {
-    const leaf = new X509Certificate(stored.chain)
-    return { stored, serial: leaf.serialNumber.toLowerCase(), notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), temporary }
-  } catch {
-    return undefined
+  /** Another host's certificate for `name`, from the store: served from now on, kept on disk, its renewal planned. */
+  async #adopt (name: string, served: Served): Promise<void> {
+    await this.#writeLocal(name, served.stored)
+    this.#served.set(name, served)
+    this.#failures.delete(name)
+    this.#waiting.delete(name)
+    this.metrics.expiry(name, served.notAfter)
+    this.#log.info({ names: [name], serial: served.serial, notAfter: served.notAfter.toISOString() }, 'certificate adopted from the fleet')
+    this.#options.publishCertificates(this.certificates)
+    this.#enqueue(() => this.#schedule(name))
+  }
+
+  /** Keeps a copy in --state-dir; a failure is logged, the certificate is served all the same. */
+  async #writeLocal (name: string, stored: StoredCertificate): Promise<void> {
+    try {
+      await this.#storage.local.writeCertificate(name, stored)
+    } catch (err) {
+      this.#log.warn({ names: [name], problem: (err as NodeJS.ErrnoException).code ?? (err as Error).message }, 'certificate not written to --state-dir')
+    }
   }
 }

@@ -24,8 +24,7 @@ export class StateStore {
 
   constructor (root: string, directoryUrl: string) {
     this.root = root
-    const url = new URL(directoryUrl)
-    this.#dir = join(root, `${url.host}${url.pathname}`.replace(/[^a-zA-Z0-9.-]+/g, '-').replace(/-+$/, ''))
+    this.#dir = join(root, directoryFolder(directoryUrl))
   }
 
   /** Creates the folders (mode 0700); throws SERAPH_ERR_STATE_DIR when it cannot. */
@@ -68,6 +67,12 @@ export class StateStore {
   #certificatePath (name: string): string {
     return join(this.#dir, 'certificates', `${name}.pem`)
   }
+}
+
+/** The ACME directory as a folder (and store key) name: its host and path. */
+export function directoryFolder (directoryUrl: string): string {
+  const url = new URL(directoryUrl)
+  return `${url.host}${url.pathname}`.replace(/[^a-zA-Z0-9.-]+/g, '-').replace(/-+$/, '')
 }
 
 async function readIfPresent (path: string): Promise<string | undefined> {

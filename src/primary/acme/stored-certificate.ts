@@ -36,3 +36,23 @@ export function checkStoredCertificate (name: string, stored: StoredCertificate,
   }
   return { usable: true, leaf }
 }
+
+/** A certificate being served for a name, read from its chain. */
+export interface Served {
+  readonly stored: StoredCertificate
+  readonly serial: string
+  readonly notBefore: Date
+  readonly notAfter: Date
+  /** The self-signed stand-in of temporary-certificate.ts. */
+  readonly temporary: boolean
+}
+
+/** Serial and validity of a stored chain's leaf; undefined when it cannot be read. */
+export function describe (stored: StoredCertificate, temporary: boolean): Served | undefined {
+  try {
+    const leaf = new X509Certificate(stored.chain)
+    return { stored, serial: leaf.serialNumber.toLowerCase(), notBefore: new Date(leaf.validFrom), notAfter: new Date(leaf.validTo), temporary }
+  } catch {
+    return undefined
+  }
+}

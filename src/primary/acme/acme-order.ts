@@ -1,0 +1,72 @@
+import { Client, crypto as acmeCrypto } from 'acme-client'
+import type { AcmeConfig } from '../../config/acme-config.js'
+import type { Logger } from '../../shared/logger.js'
+import type { CertificateStorage } from './certificate-storage.js'
+import type { ChallengeRegistry } from './challenge-registry.js'
+import type { FleetChallenges } from './fleet-challenges.js'
+import type { StoredCertificate } from './state-store.js'
+
+/**
+ * One order with the CA through acme-client: the account (from
+ * certificate-storage.ts, shared by the fleet with --store), a new key and
+ * CSR for the name, and the challenge, answered by this host's workers and,
+ * with --store, by every other host's (fleet-challenges.ts) before the CA is
+ * asked to validate it.
+ */
+export class AcmeOrderer {
+  readonly #config: AcmeConfig
+  readonly #log: Logger
+  readonly #storage: CertificateStorage
+  readonly #challenges: ChallengeRegistry
+  readonly #fleet: FleetChallenges | undefined
+  #client: Client | undefined
+
+  constructor (config: AcmeConfig, log: Logger, storage: CertificateStorage, challenges: ChallengeRegistry, fleet: FleetChallenges | undefined) {
+    this.#config = config
+    this.#log = log
+    this.#storage = storage
+    this.#challenges = challenges
+    this.#fleet = fleet
+  }
+
+  async order (name: string): Promise<StoredCertificate> {
+    const client = await this.#account()
+    const [key, csr] = await acmeCrypto.createCsr({ commonName: name, altNames: [name] }, await acmeCrypto.createPrivateEcdsaKey())
+    const type = this.#config.challenge
+    const fleet = this.#fleet
+    const chain = await client.auto({
+      csr,
+      ...(this.#config.email === undefined ? {} : { email: this.#config.email }),
+      termsOfServiceAgreed: true,
+      // acme-client's own check fetches http://NAME/ on port 80 from this
+      // machine, which proves nothing the CA's validation does not.
+      skipChallengeVerification: true,
+      challengePriority: [type],
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        if (challenge.type !== type) throw new Error(`the CA offers no ${type} challenge for ${authz.identifier.value}`)
+        const id = `${authz.identifier.value} ${challenge.token}`
+        if (type === 'http-01') {
+          await this.#challenges.add(id, { type, token: challenge.token, keyAuthorization })
+        } else {
+          const [challengeKey, cert] = await acmeCrypto.createAlpnCertificate(authz, keyAuthorization)
+          await this.#challenges.add(id, { type, name: authz.identifier.value, cert: cert.toString(), key: challengeKey.toString() })
+        }
+        await fleet?.publish(authz.identifier.value, this.#challenges.localFor(authz.identifier.value))
+      },
+      challengeRemoveFn: async (authz, challenge) => {
+        await this.#challenges.remove(`${authz.identifier.value} ${challenge.token}`)
+        await fleet?.publish(authz.identifier.value, this.#challenges.localFor(authz.identifier.value))
+      }
+    })
+    return { key: key.toString(), chain }
+  }
+
+  async #account (): Promise<Client> {
+    if (this.#client !== undefined) return this.#client
+    const { pem, created } = await this.#storage.accountKey()
+    if (created) this.#log.info({ stateDir: this.#storage.local.root, ...(this.#storage.store === undefined ? {} : { shared: true }) }, 'ACME account key created')
+    // Polls an order or challenge from 0.5 s, doubling, for about a minute.
+    this.#client = new Client({ directoryUrl: this.#config.directoryUrl, accountKey: pem, backoffMin: 500, backoffMax: 10_000, backoffAttempts: 10 })
+    return this.#client
+  }
+}

@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { connect, createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import { tempDir } from './helpers/certificates.js'
+import { acmeArgs, freePort, names, ports, startPebble, type Pebble } from './helpers/pebble.js'
+import { startRedis, type RedisServer } from './helpers/redis-server.js'
+import { startSeraph, type LogLine, type SeraphProcess } from './helpers/seraph-process.js'
+import { nameLoad, probeName } from './helpers/sni-probe.js'
+
+// Several real seraph processes share one real Redis (--store) and one pebble.
+const name = names[0] as string
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+/**
+ * A TCP forwarder for pebble's validation connections: each connection waits
+ * until the test names the port it goes to, so the test decides which host
+ * the CA reaches, after it knows which one placed the order.
+ */
+async function forwarder (t: Teardown): Promise<{ port: number, connections: () => number, target: (port: number) => void }> {
+  let release: (port: number) => void = () => {}
+  const target = new Promise<number>((resolve) => { release = resolve })
+  let connections = 0
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    connections++
+    sockets.add(client)
+    client.pause()
+    client.on('error', () => {})
+    client.on('close', () => sockets.delete(client))
+    target.then((port) => {
+      const upstream = connect(port, '127.0.0.1')
+      sockets.add(upstream)
+      upstream.on('error', () => client.destroy())
+      upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
+      client.on('close', () => upstream.destroy())
+      client.pipe(upstream).pipe(client)
+      client.resume()
+    }, () => {})
+  })
+  const port = await freePort()
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+    server.close()
+  })
+  return { port, connections: () => connections, target: release }
+}
+
+function storeKeyFile (t: Teardown): string {
+  const file = join(tempDir(t), 'store.key')
+  writeFileSync(file, randomBytes(32))
+  return file
+}
+
+interface Host { readonly seraph: SeraphProcess, readonly port: number, readonly redirectPort: number, readonly stateDir: string }
+
+async function startHost (t: Teardown, pebble: Pebble, redis: RedisServer, keyFile: string, options: { http: boolean, stateDir?: string, ports?: { port: number, redirectPort: number } }): Promise<Host> {
+  const { port, redirectPort } = options.ports ?? await ports()
+  const stateDir = options.stateDir ?? tempDir(t)
+  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, [name]), '--port', String(port),
+    ...(options.http ? ['--redirect-port', String(redirectPort)] : []), '--store', redis.url(), '--store-key-file', keyFile])
+  return { seraph, port, redirectPort, stateDir }
+}
+
+const is = (msg: string, serial?: unknown) => (line: LogLine): boolean => line.msg === msg && (serial === undefined || line.serial === serial)
+
+/** Which host logs `msg` first (index), and its line. */
+async function first (hosts: readonly Host[], msg: string, timeoutMs = 60_000): Promise<{ index: number, line: LogLine }> {
+  return Promise.race(hosts.map(async (host, index) => ({ index, line: await host.seraph.waitForLine(is(msg), msg, timeoutMs) })))
+}
+
+/** Resolves once every started worker of `host` applied the certificate with `serial`. */
+async function appliedEverywhere (host: Host, serial: unknown): Promise<void> {
+  for (const pid of host.seraph.liveWorkerPids()) {
+    await host.seraph.waitForLine((l) => l.role === 'worker' && l.pid === pid && l.msg === 'certificates applied' && (l.serials as string[]).includes(serial as string), `worker ${pid} applied ${String(serial)}`, 30_000)
+  }
+}
+
+function storedOnDisk (stateDir: string): boolean {
+  // acmeArgs' directory is https://127.0.0.1:PORT/dir: one folder per directory (state-store.ts).
+  return readdirSync(stateDir).some((folder) => existsSync(join(stateDir, folder, 'certificates', `${name}.pem`)))
+}
+
+t.test('three hosts started together: one order; the CA reaches a host that did not place it; every host serves the serial', async (t) => {
+  const redis = await startRedis(t)
+  const keyFile = storeKeyFile(t)
+  const toHost = await forwarder(t)
+  const pebble = await startPebble(t, { httpPort: toHost.port, tlsPort: await freePort() })
+  const hosts = await Promise.all([0, 1, 2].map(async () => startHost(t, pebble, redis, keyFile, { http: true })))
+
+  const placed = await first(hosts, 'certificate order placed by this host')
+  const answering = hosts[(placed.index + 1) % hosts.length] as Host
+  toHost.target(answering.redirectPort)
+
+  const obtained = await hosts[placed.index]!.seraph.waitForLine(is('certificate obtained'), 'certificate obtained', 60_000)
+  t.ok(toHost.connections() > 0, `pebble validated through the forwarder (${toHost.connections()} connections)`)
+  await answering.seraph.waitForLine(is('challenge from another host answered here'), 'the challenge learnt from the store')
+  for (const [index, host] of hosts.entries()) {
+    if (index !== placed.index) await host.seraph.waitForLine(is('certificate adopted from the fleet', obtained.serial), `host ${index} adopts`, 30_000)
+    await appliedEverywhere(host, obtained.serial)
+    t.equal((await probeName(host.port, name)).serial, obtained.serial, `host ${index} serves the fleet's certificate`)
+    t.ok(storedOnDisk(host.stateDir), `host ${index} keeps it in its --state-dir`)
+  }
+  t.equal(pebble.orders(), 1, 'one order at the CA, not three')
+  t.same(hosts.map((h) => h.seraph.lines.filter(is('certificate order placed by this host')).length).sort(), [0, 0, 1], 'one host placed it')
+})
+
+t.test('a host started later adopts the stored certificate without ordering; restarted while Redis is down it serves it at once', async (t) => {
+  const redis = await startRedis(t)
+  const keyFile = storeKeyFile(t)
+  const { port, redirectPort } = await ports()
+  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  const a = await startHost(t, pebble, redis, keyFile, { http: true, ports: { port, redirectPort } })
+  const obtained = await a.seraph.waitForLine(is('certificate obtained'), 'certificate obtained', 60_000)
+
+  const b = await startHost(t, pebble, redis, keyFile, { http: true })
+  const loaded = await b.seraph.waitForLine(is('stored certificate loaded'), 'stored certificate loaded')
+  t.match(loaded, { serial: obtained.serial, from: 'store' }, 'taken from the store before the workers started')
+  t.equal((await probeName(b.port, name)).serial, obtained.serial, 'served from the first handshake on')
+  t.ok(storedOnDisk(b.stateDir), 'and kept in its own --state-dir')
+
+  // B restarts with Redis gone: its disk copy is served at once.
+  await redis.kill()
+  b.seraph.killAll()
+  await b.seraph.exited
+  const again = await startHost(t, pebble, redis, keyFile, { http: true, stateDir: b.stateDir })
+  t.match(await again.seraph.waitForLine(is('stored certificate loaded'), 'stored certificate loaded'), { serial: obtained.serial, from: 'disk' })
+  t.equal((await probeName(again.port, name)).serial, obtained.serial, 'served without the store')
+  t.equal(pebble.orders(), 1, 'nobody ordered again')
+  for (const host of [a, b, again]) t.equal(host.seraph.lines.filter(is('certificate order placed by this host')).length, host === a ? 1 : 0)
+})
+
+t.test('TLS-ALPN-01: a renewal reaches every host, under load, with one order per certificate', async (t) => {
+  const redis = await startRedis(t)
+  const keyFile = storeKeyFile(t)
+  const toHost = await forwarder(t)
+  const pebble = await startPebble(t, { httpPort: await freePort(), tlsPort: toHost.port, validitySeconds: 30 })
+  const hosts = await Promise.all([0, 1].map(async () => startHost(t, pebble, redis, keyFile, { http: false })))
+  // The CA always reaches the second host, whichever one orders.
+  toHost.target((hosts[1] as Host).port)
+
+  const obtained = await first(hosts, 'certificate obtained')
+  const other = hosts[1 - obtained.index] as Host
+  await other.seraph.waitForLine(is('certificate adopted from the fleet', obtained.line.serial), 'adopted', 30_000)
+  const loads = hosts.map((host) => nameLoad(host.port, [name]))
+
+  const renewed = await first(hosts, 'certificate renewed')
+  t.not(renewed.line.serial, obtained.line.serial, 'a new serial')
+  const adopter = hosts[1 - renewed.index] as Host
+  const adopted = await adopter.seraph.waitForLine(is('certificate adopted from the fleet', renewed.line.serial), 'the renewal adopted', 30_000)
+  // Announced (pub/sub), not found at the next poll or at the adopter's own renewal time.
+  t.ok(adopted.time as number - (renewed.line.time as number) < 2_000, `adopted ${adopted.time as number - (renewed.line.time as number)} ms after the renewal`)
+  t.equal(pebble.orders(), 2, 'one order for the certificate, one for its renewal')
+  for (const [index, host] of hosts.entries()) {
+    await appliedEverywhere(host, renewed.line.serial)
+    t.equal((await probeName(host.port, name)).serial, renewed.line.serial, `host ${index} serves the renewal`)
+  }
+  for (const [index, load] of loads.entries()) {
+    const result = await load.stop()
+    t.same(result.errors, [], `host ${index}: no failed request`)
+    t.ok(result.ok > 0, `host ${index}: ${result.ok} requests answered`)
+  }
+})
+
+t.test('started while Redis is down: serves its temporary certificate, the order waits, and goes on once Redis is back', async (t) => {
+  const redis = await startRedis(t)
+  const keyFile = storeKeyFile(t)
+  const { port, redirectPort } = await ports()
+  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  await redis.kill()
+  const host = await startHost(t, pebble, redis, keyFile, { http: true, ports: { port, redirectPort } })
+  const waits = await host.seraph.waitForLine(is('certificate order waits for the store'), 'the order waits', 30_000)
+  t.equal(waits.level, 40, 'one warning')
+  t.equal((await probeName(port, name)).status, 200, 'serving meanwhile (temporary certificate)')
+  t.equal(pebble.orders(), 0, 'no order without the store')
+  await redis.restart()
+  const obtained = await host.seraph.waitForLine(is('certificate obtained'), 'certificate obtained once Redis is back', 60_000)
+  await appliedEverywhere(host, obtained.serial)
+  t.equal((await probeName(port, name)).serial, obtained.serial)
+  t.equal(host.seraph.lines.filter(is('certificate order waits for the store')).length, 1, 'the wait logged once, not at every retry')
+  t.equal(host.seraph.lines.filter(is('certificate order failed')).length, 0, 'waiting is not a failed order')
+  t.equal(pebble.orders(), 1)
+})
