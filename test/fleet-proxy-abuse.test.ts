@@ -55,10 +55,9 @@ t.test('PROXY protocol abuse straight at a fleet host: each closed and counted, 
   t.match(await requestThrough(host.port, undefined, fleet.ca, '/healthz?direct', '127.0.0.2'), /^HTTP\/1\.1 200 /, 'an untrusted client without a header is still served directly')
   t.notOk(host.seraph.lines.some((l) => l.level >= 50 || typeof l.err === 'object'), 'no error or stack trace')
 
-  // Known bug (src/worker/proxy-protocol/reader.ts): the trust decision reads
-  // socket.remoteAddress, which is undefined once the peer has reset, so the
-  // proxy's own connection is refused as `untrusted` (logged with remote
-  // "unknown") instead of being counted as client_reset.
+  // socket.remoteAddress is undefined once the peer has reset: such a
+  // connection from the proxy was once refused as `untrusted` (logged with
+  // remote "unknown"); it is a client reset.
   await t.test('a connection from the trusted proxy reset right after its header', async (t) => {
     const before = await settled(host.adminUrl)
     for (let i = 0; i < 50; i++) {
@@ -68,6 +67,6 @@ t.test('PROXY protocol abuse straight at a fleet host: each closed and counted, 
       })
     }
     const after = await settled(host.adminUrl)
-    t.same(closes(after, before, 'proxy_protocol'), {}, 'is a client reset, not a PROXY protocol refusal', { todo: 'the worker reads the peer address after the reset' })
+    t.same(closes(after, before, 'proxy_protocol'), {}, 'is a client reset, not a PROXY protocol refusal')
   })
 })

@@ -77,6 +77,15 @@ export class ProxyProtocolReader {
   #read (socket: Socket, pass: (socket: Socket) => void): void {
     const { accounting, countAll } = this.#options
     if (countAll) accounting?.track(socket)
+    // getpeername(2) fails once the peer has reset, even before its first
+    // bytes are read here: that is a client gone, not an untrusted one.
+    if (socket.remoteAddress === undefined) {
+      socket.on('error', () => {})
+      accounting?.track(socket)
+      accounting?.blame(socket, Object.assign(new Error('the peer reset before its address was read'), { code: 'ECONNRESET' }))
+      socket.destroy()
+      return
+    }
     const trusted = this.isTrusted(socket.remoteAddress)
     let data: Buffer = Buffer.alloc(0)
     const stop = (): void => {
