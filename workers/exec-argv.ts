@@ -6,9 +6,10 @@
  * and under load a worker's two reach it: 32 MiB of RSS per worker that is
  * mostly garbage waiting for the next scavenge. 2 MiB per semi-space keeps a
  * worker ~14 MiB smaller after load; the extra scavenges and promotions cost
- * no CPU per request that `npm run bench:ab -- --node-options` could see
- * (bench/README.md, "Memory"). A --max-semi-space-size the user gave (on the
- * command line or in NODE_OPTIONS) wins.
+ * HTTP/1.1 nothing measurable and HTTP/2 perhaps a few percent of CPU per
+ * request, below this bench machine's noise (bench/README.md, "Memory").
+ * A --max-semi-space-size the user gave (on the command line or in
+ * NODE_OPTIONS) wins.
  */
 export const workerSemiSpaceMiB = 2
 
