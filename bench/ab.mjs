@@ -16,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { contenderIds, contenders as allContenders } from './contenders.mjs'
+import { contenderIds, contenders as allContenders, seraphWithNodeOptions } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
 import { runLoad } from './load.mjs'
@@ -25,8 +25,10 @@ import { killAllStarted } from './processes.mjs'
 import { scenarios } from './scenarios.mjs'
 import { formatTable } from './table.mjs'
 
-const usage = `usage: npm run bench:ab -- --contenders id,id[,id…] [--scenario id] [--rounds N] [--slice S]
+const usage = `usage: npm run bench:ab -- --contenders id,id[,id…] [--scenario id] [--rounds N] [--slice S] [--node-options FLAGS]
   --contenders  two or more of: ${contenderIds.join(', ')} (ratios are to the first)
+  --node-options  adds one more contender: seraph (N workers) started with NODE_OPTIONS=FLAGS
+                (e.g. --node-options=--max-semi-space-size=16), to weigh a V8 flag against seraph as it ships
   --scenario    one of: ${scenarios.map((s) => s.id).join(', ')} (default small-page)
   --rounds      rounds of one slice per contender (default 12)
   --slice       seconds of load per slice (default 1)
@@ -51,6 +53,7 @@ function parseOptions () {
       scenario: { type: 'string', default: 'small-page' },
       rounds: { type: 'string', default: '12' },
       slice: { type: 'string', default: '1' },
+      'node-options': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
     },
     strict: true
@@ -60,7 +63,8 @@ function parseOptions () {
     process.exit(0)
   }
   const ids = (values.contenders ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
-  if (ids.length < 2) fail('--contenders needs two or more ids, e.g. --contenders seraph,bare-https')
+  const nodeOptions = values['node-options']
+  if (ids.length + (nodeOptions === undefined ? 0 : 1) < 2) fail('--contenders needs two or more ids, e.g. --contenders seraph,bare-https')
   for (const id of ids) if (!contenderIds.includes(id)) fail(`unknown contender ${id}; known: ${contenderIds.join(', ')}`)
   const scenario = scenarios.find((s) => s.id === values.scenario)
   if (scenario === undefined) fail(`unknown scenario ${values.scenario}; known: ${scenarios.map((s) => s.id).join(', ')}`)
@@ -68,7 +72,7 @@ function parseOptions () {
   const slice = Number(values.slice)
   if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds needs a positive integer, not ${values.rounds}`)
   if (!Number.isInteger(slice) || slice < 1) fail(`--slice needs a positive whole number of seconds, not ${values.slice}`)
-  return { ids, scenario, rounds, slice }
+  return { ids, scenario, rounds, slice, nodeOptions }
 }
 
 async function main () {
@@ -80,6 +84,7 @@ async function main () {
     const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
     const chosen = allContenders(cores).filter((c) => options.ids.includes(c.id))
       .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
+    if (options.nodeOptions !== undefined) chosen.push(seraphWithNodeOptions(cores, options.nodeOptions))
     const skipped = chosen.find((c) => c.skipped !== undefined)
     if (skipped !== undefined) fail(skipped.skipped ?? '')
     /** @type {{ label: string, pid: number, port: number, ticks: number, requests: number, perRound: number[], stop: () => Promise<void> }[]} */

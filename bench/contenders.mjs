@@ -53,12 +53,14 @@ async function noCounters () { return undefined }
  * seraph with `workers` workers, started through its CLI as a user would.
  * @param {string} id
  * @param {number} workers
+ * @param {string} [nodeOptions] NODE_OPTIONS for the primary and its workers
+ *   (`npm run bench:ab -- --node-options`: V8 flags against the defaults)
  * @returns {Contender}
  */
-function seraph (id, workers) {
+function seraph (id, workers, nodeOptions = undefined) {
   return {
     id,
-    label: `seraph (${workers} worker${workers === 1 ? '' : 's'})`,
+    label: `seraph (${workers} worker${workers === 1 ? '' : 's'}${nodeOptions === undefined ? '' : `, NODE_OPTIONS=${nodeOptions}`})`,
     description: `node dist/src/cli.js --workers ${workers}, access log on (to a file), from a copy of dist/ taken at the start`,
     skipped: undefined,
     // seraph-1 is about new connections with N workers: HTTP/1.1 is enough.
@@ -75,6 +77,7 @@ function seraph (id, workers) {
           '--root', ctx.root, '--cert', ctx.certPath, '--key', ctx.keyPath,
           '--admin-port', String(adminPort)],
         cwd: ctx.seraphDir,
+        ...(nodeOptions === undefined ? {} : { env: { ...process.env, NODE_OPTIONS: nodeOptions } }),
         // The access log stays on, as in production; it goes to a file.
         stdoutFile: join(ctx.seraphDir, `${id}.log`)
       })
@@ -276,6 +279,7 @@ export function contenders (cores) {
     seraph('seraph', cores),
     seraph('seraph-1', 1),
     bareHttps('bare-https', cores, 'none'),
+    bareHttps('bare-https-1', 1, 'none'),
     bareHttps('bare-https-rr', cores, 'rr'),
     bareHttps('bare-https-headers', cores, 'none', true),
     bareHttps('bare-h2-compat', cores, 'none', false, 'compat'),
@@ -286,4 +290,15 @@ export function contenders (cores) {
 }
 
 /** Every contender id, in the order of `contenders()`. */
-export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream', 'fastify-cluster', 'nginx']
+export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-1', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream', 'fastify-cluster', 'nginx']
+
+/**
+ * seraph (N workers) started with NODE_OPTIONS, for `bench:ab -- --node-options`:
+ * a V8 flag's trade-off against seraph as it ships, in the same slices.
+ * @param {number} cores
+ * @param {string} nodeOptions
+ * @returns {Contender}
+ */
+export function seraphWithNodeOptions (cores, nodeOptions) {
+  return seraph('seraph-node-options', cores, nodeOptions)
+}

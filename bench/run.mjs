@@ -240,7 +240,7 @@ async function main () {
       header.push(`WARNING: other processes used up to ${busiest.toFixed(2)} cores during some runs: the machine was not idle, numbers are noisy.`)
     }
     process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps, targets, floors }) + '\n')
-    if (options.scenarios.some((s) => s.protocol === 'h2')) process.stdout.write(formatHttp2Targets(http2Targets) + '\n')
+    process.stdout.write(formatHttp2Targets(http2Targets) + '\n')
     if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
 
     const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')

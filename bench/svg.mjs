@@ -13,6 +13,7 @@ const colors = /** @type {Record<string, string>} */ ({
   seraph: '#2b6cb0',
   'seraph-1': '#90cdf4',
   'bare-https': '#4a5568',
+  'bare-https-1': '#cbd5e0',
   'bare-https-rr': '#a0aec0',
   'bare-https-headers': '#718096',
   'fastify-cluster': '#dd6b20',

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from '../shared/logger.js'
 import { dispatch, type DispatchTable, type DrainMode, type PrimaryMessage, type WorkerMessage } from '../shared/messages.js'
 import type { ListenHandle } from './listen-handle.js'
+import { workerExecArgv } from '../../workers/exec-argv.js'
 
 /** What the primary knows about one of its workers. */
 export interface WorkerState {
@@ -35,7 +36,7 @@ export class WorkerPool {
   constructor (workerScript: string, log: Logger, handlers: WorkerHandlers) {
     this.#log = log
     this.#handlers = handlers
-    cluster.setupPrimary({ exec: workerScript, args: [], silent: false })
+    cluster.setupPrimary({ exec: workerScript, execArgv: workerExecArgv(process.execArgv), args: [], silent: false })
   }
 
   get size (): number {

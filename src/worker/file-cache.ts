@@ -81,8 +81,10 @@ export class FileCache {
 
   constructor (options: FileCacheOptions) {
     this.#options = options
+    // Bounded by bytes only (an entry counts at least 256): with `max` set,
+    // lru-cache allocates its arrays for `max` entries up front — 3.5 MiB
+    // per worker for 100,000 entries, whatever the root holds.
     this.#entries = new LRUCache<string, Entry>({
-      max: 100_000,
       maxSize: Math.max(1, options.maxBytes),
       sizeCalculation: (entry) => entrySize(entry)
     })

@@ -32,7 +32,9 @@ export class SessionClient {
    * `capacity` bounds them (the primary's cache size).
    */
   start (capacity: number): void {
-    this.#knownIds ??= new LRUCache<string, true>({ max: Math.max(1, capacity) })
+    // Bounded by a count through maxSize, not `max`: lru-cache would
+    // allocate its arrays for `capacity` IDs up front, held or not.
+    this.#knownIds ??= new LRUCache<string, true>({ maxSize: Math.max(1, capacity), sizeCalculation: () => 1 })
   }
 
   /** Shares the sessions of `server` through the primary. */
