@@ -1,110 +1,84 @@
-import type { MetricObjectWithValues, MetricValue } from 'prom-client'
+import { Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import type { CloseRecord, ConnectionObserver } from './connection-accounting.js'
 
-type Snapshot = MetricObjectWithValues<MetricValue<string>>
-
-/** One metric family: its values by label set, in the order they first appeared. */
-class Family {
-  readonly #values = new Map<string, { labels: Record<string, string>, value: number }>()
-
-  constructor (
-    readonly name: string,
-    readonly help: string,
-    readonly type: 'counter' | 'gauge',
-    // A family without labels reports its one value from the start (0), as prom-client does.
-    unlabelled: boolean
-  ) {
-    if (unlabelled) this.child('', {})
-  }
-
-  /** The value for `labels` (created at 0); `key` identifies the label set. */
-  child (key: string, labels: Record<string, string>): { value: number } {
-    let entry = this.#values.get(key)
-    if (entry === undefined) {
-      entry = { labels, value: 0 }
-      this.#values.set(key, entry)
-    }
-    return entry
-  }
-
-  json (worker: string): Snapshot {
-    const values = [...this.#values.values()]
-    const labelled = (extra: string): MetricValue<string>[] => values.map(({ labels, value }) => ({ value, labels: { ...labels, worker: extra } }))
-    return {
-      help: this.help,
-      name: this.name,
-      type: this.type,
-      values: [...labelled(worker), ...labelled('all')],
-      aggregator: 'sum'
-    } as unknown as Snapshot
-  }
-}
-
 /**
- * A worker's counters. The primary collects them over IPC as JSON and merges
- * them with prom-client's AggregatorRegistry; the JSON is exactly what
- * prom-client's `getMetricsAsJSON()` gives for the same counters (the
- * equivalence is tested in test/worker-metrics.test.ts), but a worker does
- * not load prom-client (and its dependencies) for six counters: ~4 MiB of
- * RSS per worker (bench/README.md, "Memory").
+ * A worker's counters, in its own prom-client registry. The primary collects
+ * them over IPC and merges them with prom-client's AggregatorRegistry.
  */
 export class WorkerMetrics implements ConnectionObserver {
-  readonly #worker: string
-  readonly #droppedLogLines: () => number
-  readonly #opened = new Family('seraph_connections_opened_total', 'TCP connections accepted', 'counter', true)
-  readonly #closed = new Family('seraph_connections_closed_total',
-    'Connections closed, by cause (normal, client_closed, client_reset, timeout, tls_error, http_error, proxy_protocol, shutdown, error) and reason', 'counter', false)
-
-  readonly #open = new Family('seraph_connections_open', 'Connections open now', 'gauge', true)
-  readonly #rejected = new Family('seraph_connections_rejected_total', 'Connections refused by --max-connections', 'counter', true)
-  readonly #requests = new Family('seraph_http_requests_total', 'HTTP responses sent, by status code', 'counter', false)
-  readonly #dropped = new Family('seraph_log_lines_dropped_total', 'Log lines dropped because stdout (a full pipe) did not take them', 'counter', true)
-  readonly #openedValue = this.#opened.child('', {})
-  readonly #openValue = this.#open.child('', {})
-  readonly #rejectedValue = this.#rejected.child('', {})
-  // Bound values per label set: no label hashing per response or close.
-  readonly #byStatus = new Map<number, { value: number }>()
-  readonly #byCause = new Map<string, { value: number }>()
+  readonly registry = new Registry()
+  readonly #opened: Counter
+  readonly #closed: Counter<'cause' | 'reason'>
+  readonly #open: Gauge
+  readonly #rejected: Counter
+  readonly #requests: Counter<'status'>
+  // Bound children per label set: no label hashing per response or close.
+  readonly #byStatus = new Map<number, { inc: () => void }>()
+  readonly #byCause = new Map<string, { inc: () => void }>()
 
   /** `droppedLogLines`: how many log lines stdout refused so far (logger.ts). */
   constructor (workerId: number, droppedLogLines: () => number = () => 0) {
-    this.#worker = String(workerId)
-    this.#droppedLogLines = droppedLogLines
+    this.registry.setDefaultLabels({ worker: String(workerId) })
+    const registers = [this.registry]
+    this.#opened = new Counter({ name: 'seraph_connections_opened_total', help: 'TCP connections accepted', registers })
+    this.#closed = new Counter({
+      name: 'seraph_connections_closed_total',
+      help: 'Connections closed, by cause (normal, client_closed, client_reset, timeout, tls_error, http_error, proxy_protocol, shutdown, error) and reason',
+      labelNames: ['cause', 'reason'],
+      registers
+    })
+    this.#open = new Gauge({ name: 'seraph_connections_open', help: 'Connections open now', registers })
+    this.#rejected = new Counter({ name: 'seraph_connections_rejected_total', help: 'Connections refused by --max-connections', registers })
+    this.#requests = new Counter({ name: 'seraph_http_requests_total', help: 'HTTP responses sent, by status code', labelNames: ['status'], registers })
+    let reported = 0
+    // eslint-disable-next-line no-new -- registered by the constructor; read at every scrape
+    new Counter({
+      name: 'seraph_log_lines_dropped_total',
+      help: 'Log lines dropped because stdout (a full pipe) did not take them',
+      registers,
+      collect () {
+        const dropped = droppedLogLines()
+        if (dropped > reported) this.inc(dropped - reported)
+        reported = dropped
+      }
+    })
   }
 
   opened (): void {
-    this.#openedValue.value++
-    this.#openValue.value++
+    this.#opened.inc()
+    this.#open.inc()
   }
 
   closed (record: CloseRecord): void {
     const key = `${record.cause}\n${record.reason}`
     let counter = this.#byCause.get(key)
     if (counter === undefined) {
-      counter = this.#closed.child(key, { cause: record.cause, reason: record.reason })
+      counter = this.#closed.labels(record.cause, record.reason)
       this.#byCause.set(key, counter)
     }
-    counter.value++
-    this.#openValue.value--
+    counter.inc()
+    this.#open.dec()
   }
 
   rejected (): void {
-    this.#rejectedValue.value++
+    this.#rejected.inc()
   }
 
   response (status: number): void {
     let counter = this.#byStatus.get(status)
     if (counter === undefined) {
-      counter = this.#requests.child(String(status), { status: String(status) })
+      counter = this.#requests.labels(String(status))
       this.#byStatus.set(status, counter)
     }
-    counter.value++
+    counter.inc()
   }
 
   /** The metrics as JSON, plus the same values labelled `worker="all"` so the aggregate carries totals. */
-  async snapshot (): Promise<Snapshot[]> {
-    // Read at every scrape: the batcher's count only grows.
-    this.#dropped.child('', {}).value = this.#droppedLogLines()
-    return [this.#opened, this.#closed, this.#open, this.#rejected, this.#requests, this.#dropped].map((family) => family.json(this.#worker))
+  async snapshot (): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    const metrics = await this.registry.getMetricsAsJSON()
+    return metrics.map((metric) => ({
+      ...metric,
+      values: [...metric.values, ...metric.values.map((v) => ({ ...v, labels: { ...v.labels, worker: 'all' } }))]
+    }))
   }
 }
