@@ -66,7 +66,7 @@ t.test('a shorter Retry-After does not shorten the back-off', async (t) => {
 })
 
 t.test('credentials in the directory URL never reach the log', async (t) => {
-  const { withoutCredentials } = await import('../src/primary/acme/ca-http.js')
+  const { withoutCredentials } = await import('../src/shared/url-credentials.js')
   t.equal(withoutCredentials('https://user:secret@ca.example:14000/dir'), 'https://ca.example:14000/dir')
   t.equal(withoutCredentials('https://ca.example/dir'), 'https://ca.example/dir')
 })

@@ -16,7 +16,7 @@ export interface ClusterStatusOptions {
   /** Entries in the TLS session cache. */
   readonly sessions: () => number
   /** Metrics and health fields of the primary's own services (ACME, the shared store). */
-  readonly extras?: ReadonlyArray<ExtraStatus | undefined>
+  readonly extras?: () => ReadonlyArray<ExtraStatus | undefined>
 }
 
 /**
@@ -32,11 +32,11 @@ export class ClusterStatus implements AdminSource {
   readonly #restarts = new Counter({ name: 'seraph_worker_restarts_total', help: 'Workers replaced after an unexpected exit', registers: [this.#registry] })
   readonly #reloads = new Counter({ name: 'seraph_reloads_total', help: 'Rolling reloads, by result', labelNames: ['result'], registers: [this.#registry] })
 
-  readonly #extras: readonly ExtraStatus[]
+  readonly #extrasNow: () => ReadonlyArray<ExtraStatus | undefined>
 
   constructor (options: ClusterStatusOptions) {
     const { sessions } = options
-    this.#extras = (options.extras ?? []).filter((extra) => extra !== undefined)
+    this.#extrasNow = options.extras ?? (() => [])
     this.#pool = options.pool
     this.#wanted = options.wanted
     this.#stopping = options.stopping
@@ -52,6 +52,11 @@ export class ClusterStatus implements AdminSource {
       registers: [this.#registry],
       collect: () => { cached.set(sessions()) }
     })
+  }
+
+  // Read at each scrape: ACME's status exists only once the primary started it.
+  #extras (): ExtraStatus[] {
+    return this.#extrasNow().filter((extra) => extra !== undefined)
   }
 
   workerRestarted (): void {
@@ -72,7 +77,7 @@ export class ClusterStatus implements AdminSource {
   async metrics (): Promise<string> {
     const reports = await this.#collect()
     const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
-    const extra = await Promise.all(this.#extras.map((source) => source.registry.getMetricsAsJSON()))
+    const extra = await Promise.all(this.#extras().map((source) => source.registry.getMetricsAsJSON()))
     return AggregatorRegistry.aggregate([...perWorker, await this.#registry.getMetricsAsJSON(), ...extra]).metrics()
   }
 
@@ -89,6 +94,6 @@ export class ClusterStatus implements AdminSource {
       connectionsOpen: report?.connectionsOpen ?? null
     }))
     const serving = workers.filter((w) => w.state === 'listening').length
-    return { healthy: serving > 0 && !this.#stopping(), stopping: this.#stopping(), workersWanted: this.#wanted(), workers, ...Object.assign({}, ...this.#extras.map((source) => source.health())) }
+    return { healthy: serving > 0 && !this.#stopping(), stopping: this.#stopping(), workersWanted: this.#wanted(), workers, ...Object.assign({}, ...this.#extras().map((source) => source.health())) }
   }
 }

@@ -21,7 +21,7 @@ import { SerialTask } from './serial-task.js'
 import { SharedTlsState } from './cluster-tls-state.js'
 import { SessionSharing } from './session-sharing.js'
 import { workerSettings } from './settings-for-workers.js'
-import { AcmeLink } from './acme/acme-link.js'
+import type { AcmeLink } from './acme/acme-link.js'
 import { StoreLink } from './store/store-link.js'
 import { WorkerPool, type WorkerState } from './worker-pool.js'
 
@@ -51,7 +51,7 @@ export class Primary {
   readonly #pool: WorkerPool
   readonly #status: ClusterStatus
   readonly #shared: SharedTlsState
-  readonly #acme: AcmeLink | undefined
+  #acme: AcmeLink | undefined
   readonly #store: StoreLink | undefined
   readonly #sessions: SessionSharing
   #config: Config
@@ -73,24 +73,28 @@ export class Primary {
     this.#policy = new RestartPolicy(options.restartPolicy)
     this.#shared = new SharedTlsState(options.config.tls)
     this.#pool = new WorkerPool(workerScript, this.#log, (state) => this.#handlers(state))
-    const { acme, store, tls } = options.config
+    const { store, tls } = options.config
     this.#store = store === undefined
       ? undefined
       : new StoreLink({ config: store, log: this.#log, tls: this.#shared, ticketRotateMs: tls.ticketRotateMs, sessionTimeoutMs: tls.sessionTimeoutMs, pool: this.#pool })
     this.#sessions = new SessionSharing(this.#shared, this.#store, this.#pool)
-    this.#acme = acme === undefined ? undefined : new AcmeLink(acme, this.#log, options.manualNames ?? [], this.#pool, this.#store?.store)
     this.#status = new ClusterStatus({
       pool: this.#pool,
       wanted: () => this.#config.workers,
       stopping: () => this.#stopping,
       sessions: () => this.#shared.cachedSessions,
-      extras: [this.#acme?.status, this.#store?.status]
+      extras: () => [this.#acme?.status, this.#store?.status]
     })
   }
 
   /** Binds the port, starts the workers and resolves once every one of them listens. */
   async start (): Promise<{ port: number, url: string, adminUrl?: string, redirectPort?: number }> {
     const config = this.#config
+    // acme-client and what it loads (~16 MiB in this process) only with --domain.
+    if (config.acme !== undefined) {
+      const { AcmeLink } = await import('./acme/acme-link.js')
+      this.#acme = new AcmeLink(config.acme, this.#log, this.#options.manualNames ?? [], this.#pool, this.#store?.store)
+    }
     this.#socket = await bindListeningSocket(config.host, config.port)
     if (config.redirectPort !== undefined) this.#redirectSocket = await bindListeningSocket(config.host, config.redirectPort, '--redirect-port')
     let adminUrl: string | undefined

@@ -58,11 +58,3 @@ export async function caGet (url: string): Promise<{ data: unknown, headers: Rec
   const response = await acmeAxios.get(url)
   return { data: response.data as unknown, headers: response.headers as Record<string, unknown> }
 }
-
-/** `url` without its credentials (https://user:pass@ca/…), for the log. */
-export function withoutCredentials (url: string): string {
-  const parsed = new URL(url)
-  parsed.username = ''
-  parsed.password = ''
-  return parsed.href
-}

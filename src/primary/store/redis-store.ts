@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import { Gauge, Registry } from 'prom-client'
 import type { StoreConfig } from '../../config/store-options.js'
 import type { Logger } from '../../shared/logger.js'
-import { withoutCredentials } from '../acme/ca-http.js'
+import { withoutCredentials } from '../../shared/url-credentials.js'
 import { seal, unseal } from './sealed-value.js'
 import { storeCommandTimeoutMs, type Lease, type SharedStore } from './shared-store.js'
 
