@@ -142,8 +142,13 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
 
     // The first certificate: one host orders it under the lease, the others adopt it.
     const placed = await first(hosts, 'certificate order placed by this host')
-    const obtained = await placed.host.seraph.waitForLine(is('certificate obtained'), `${placed.host.name}: certificate obtained`, 60_000)
     const others = hosts.filter((h) => h !== placed.host)
+    // A second host placing an order while the first one runs fails at once (the lease is not held).
+    const secondOrder = Promise.any(others.map(async (h) => h.seraph.waitForLine(is('certificate order placed by this host'), `${h.name} orders`, 60_000).then(() => h)))
+      .then((h) => { throw new Error(`${h.name} placed an order too before ${placed.host.name} obtained the certificate`) }, () => new Promise<never>(() => {}))
+    const failed = placed.host.seraph.waitForLine(is('certificate order failed'), 'a failed order', 60_000)
+      .then((l) => { throw new Error(`${placed.host.name}'s order failed: ${String(l.problem)}`) }, () => new Promise<never>(() => {}))
+    const obtained = await Promise.race([failed, secondOrder, placed.host.seraph.waitForLine(is('certificate obtained'), `${placed.host.name}: certificate obtained`, 60_000)])
     for (const host of others) await host.seraph.waitForLine(is('certificate adopted from the fleet', obtained.serial), `${host.name} adopts ${String(obtained.serial)}`, 30_000)
     for (const host of hosts) await appliedEverywhere(host, obtained.serial)
     t.equal(pebble.orders(), 1, 'one order at the CA for the name, not three')
