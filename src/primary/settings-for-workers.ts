@@ -27,13 +27,15 @@ export function workerSettings (config: Config, shared: SharedTlsState, context:
     certificates: acme?.certificates ?? [],
     challenges: acme?.challenges ?? [],
     // The development CA's key lives beside its certificate: never servable either.
+    // With --domain and no --cert the paths are '' (cli.ts), which would resolve
+    // to the working directory and make a --root inside it private: left out.
     privatePaths: [
       context.certPath, context.keyPath, devCertDir,
       ...config.certPairs.flatMap((pair) => [pair.cert, pair.key]),
       ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile]),
       ...(config.acme === undefined ? [] : [config.acme.stateDir]),
       ...(config.store === undefined ? [] : [config.store.keyFile])
-    ],
+    ].filter((path) => path !== ''),
     root: config.root,
     logLevel: config.logLevel,
     shutdownTimeoutMs: config.shutdownTimeoutMs,

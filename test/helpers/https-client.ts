@@ -31,9 +31,9 @@ export function get (dispatcher: Dispatcher, port: number, path: string, method?
   return send(dispatcher, port, path, method)
 }
 
-/** One request on a connection of its own (full TLS handshake), closed afterwards. */
-export async function getFresh (ca: Buffer, port: number, path: string, headers?: Record<string, string>): Promise<Response> {
-  const client = new Client(`https://127.0.0.1:${port}`, { connect: { ca }, pipelining: 0 })
+/** One request on a connection of its own (full TLS handshake), closed afterwards; `servername`: the SNI name the certificate must match (none: 127.0.0.1). */
+export async function getFresh (ca: Buffer, port: number, path: string, headers?: Record<string, string>, servername?: string): Promise<Response> {
+  const client = new Client(`https://127.0.0.1:${port}`, { connect: { ca, ...(servername === undefined ? {} : { servername }) }, pipelining: 0 })
   try {
     return await send(client, port, path, 'GET', headers)
   } finally {

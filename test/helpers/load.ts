@@ -50,6 +50,8 @@ export interface LoadOptions {
   readonly targets?: readonly LoadTarget[]
   /** Below the server's `--keep-alive-timeout`, so connections really are reused (default 500 ms). */
   readonly keepAliveTimeoutThresholdMs?: number
+  /** The server name (SNI) every HTTP/1.1 connection sends and its certificate must match; default none (127.0.0.1). */
+  readonly servername?: string
 }
 
 /**
@@ -66,7 +68,7 @@ export function startLoad (ca: Buffer, port: number, options: LoadOptions): Load
   // `threshold` before the timeout the server announces; its default (2 s) is
   // above a 1 s server timeout, which would open a connection per request.
   const clients = Array.from({ length: options.keepAlive }, () => new Client(`https://127.0.0.1:${port}`, {
-    connect: { ca },
+    connect: { ca, ...(options.servername === undefined ? {} : { servername: options.servername }) },
     pipelining: 1,
     keepAliveTimeoutThreshold: options.keepAliveTimeoutThresholdMs ?? 500,
     headersTimeout: 10_000,
@@ -107,7 +109,7 @@ export function startLoad (ca: Buffer, port: number, options: LoadOptions): Load
     if (res.headers.connection === 'close') closes++
     return res.statusCode
   })
-  const freshLoop = loop(async (target) => (await getFresh(ca, port, target.path, target.headers)).status)
+  const freshLoop = loop(async (target) => (await getFresh(ca, port, target.path, target.headers, options.servername)).status)
   const http2Loop = loop((target) => h2.get(target.path, target.headers))
   const loops = [
     ...Array.from({ length: options.keepAlive }, keepAliveLoop),

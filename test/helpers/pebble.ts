@@ -29,6 +29,8 @@ export interface PebbleOptions {
   readonly tlsPort: number
   /** certificateValidityPeriod, seconds (pebble's default: 5 years). */
   readonly validitySeconds?: number
+  /** PEBBLE_AUTHZREUSE: the percentage of orders that reuse a valid authorization without validating again (pebble's default: 50). */
+  readonly authzReusePercent?: number
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released: pebble's configuration needs numbers). */
@@ -113,7 +115,7 @@ export async function startPebble (t: Teardown, options: PebbleOptions): Promise
     '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagementPort}`], {}, lines, onLine)
   await waitForLine(/Creating TCP and UDP DNS-01 challenge server on 127\.0\.0\.1|DNS-01.*127\.0\.0\.1/)
   // Default nonce rejection stays on (5 %): the client must survive badNonce.
-  run(t, 'pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], { PEBBLE_VA_NOSLEEP: '1' }, lines, onLine)
+  run(t, 'pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], { PEBBLE_VA_NOSLEEP: '1', ...(options.authzReusePercent === undefined ? {} : { PEBBLE_AUTHZREUSE: String(options.authzReusePercent) }) }, lines, onLine)
   await waitForLine(/Listening on: 127\.0\.0\.1:\d+/)
   const agent = new Agent({ connect: { ca: cert.ca === undefined ? undefined : (await import('node:fs')).readFileSync(cert.ca) } })
   t.teardown(() => agent.close())

@@ -66,7 +66,18 @@ export class AcmeOrderer {
     const { pem, created } = await this.#storage.accountKey()
     if (created) this.#log.info({ stateDir: this.#storage.local.root, ...(this.#storage.store === undefined ? {} : { shared: true }) }, 'ACME account key created')
     // Polls an order or challenge from 0.5 s, doubling, for about a minute.
-    this.#client = new Client({ directoryUrl: this.#config.directoryUrl, accountKey: pem, backoffMin: 500, backoffMax: 10_000, backoffAttempts: 10 })
-    return this.#client
+    const client = new Client({ directoryUrl: this.#config.directoryUrl, accountKey: pem, backoffMin: 500, backoffMax: 10_000, backoffAttempts: 10 })
+    // A key this host did not just create may be registered already (by another
+    // host of the fleet, or an earlier run): look the account up. Left to
+    // auto(), acme-client registers again and, on the CA's 200, posts an update
+    // with only termsOfServiceAgreed, which pebble refuses ("Use POST-as-GET …
+    // instead of doing an empty update"): every host but the first failed its
+    // first order. Not found (or any error): auto() registers as before.
+    if (!created) {
+      await client.createAccount({ onlyReturnExisting: true, ...(this.#config.email === undefined ? {} : { contact: [`mailto:${this.#config.email}`] }) })
+        .catch((err: Error) => this.#log.debug({ problem: err.message }, 'ACME account not found by its key, registering it'))
+    }
+    this.#client = client
+    return client
   }
 }

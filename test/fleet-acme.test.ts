@@ -1,0 +1,220 @@
+import { connect, createServer, type Socket } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
+import t from 'tap'
+import { startFleet, type Fleet, type FleetHost } from './helpers/fleet.js'
+import { startLoad } from './helpers/load.js'
+import { freePort, names, startPebble } from './helpers/pebble.js'
+import { v2Tcp } from './helpers/proxy-client.js'
+import type { LogLine } from './helpers/seraph-process.js'
+import { probeName } from './helpers/sni-probe.js'
+
+// The fleet of the README with a CA: three seraph hosts (2 workers each) with
+// --domain and --store, one Redis, HAProxy (roundrobin, send-proxy-v2) in
+// front, and pebble validating through HAProxy.
+const name = names[0] as string
+/** Renewed when a third is left: about 13 s after issuance. */
+const validitySeconds = 20
+/**
+ * The address pebble's validation connections reach HAProxy from. The hosts
+ * trust only 127.0.0.1 (HAProxy) and refuse a connection from it without a
+ * PROXY header, so a host that logs this address heard it from HAProxy.
+ */
+const validatorAddress = '127.0.0.7'
+
+interface Teardown { teardown (fn: () => unknown): void }
+
+interface Gate {
+  readonly port: number
+  /** Validation connections pebble made so far. */
+  connections (): number
+  /** HAProxy is up: connections go on to it (those waiting and all later ones). */
+  open (): void
+}
+
+/**
+ * pebble's validation port, piped to one of HAProxy's frontends from
+ * {@link validatorAddress}. The fleet helper starts HAProxy only once every
+ * host is ready, and a host orders as soon as its own workers listen: a
+ * connection waits here until HAProxy is up with every host (nothing else is
+ * changed; a validation refused before that would fail the order and make a
+ * second one).
+ */
+async function gate (t: Teardown, frontend: number): Promise<Gate> {
+  let open = (): void => {}
+  const opened = new Promise<void>((resolve) => { open = resolve })
+  let connections = 0
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    connections++
+    sockets.add(client)
+    client.pause()
+    client.on('error', () => {})
+    client.on('close', () => sockets.delete(client))
+    opened.then(() => {
+      if (client.destroyed) return
+      const upstream = connect({ port: frontend, host: '127.0.0.1', localAddress: validatorAddress })
+      sockets.add(upstream)
+      upstream.on('error', () => client.destroy())
+      upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
+      client.on('close', () => upstream.destroy())
+      client.pipe(upstream).pipe(client)
+      client.resume()
+    }, () => {})
+  })
+  const port = await freePort()
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+    server.close()
+  })
+  return { port, connections: () => connections, open }
+}
+
+/**
+ * One host directly, not through HAProxy: a PROXY v2 header (the host
+ * requires one from 127.0.0.1), then TLS with SNI `name` and GET /healthz.
+ */
+function probeHost (port: number, ca: string): Promise<{ serial: string, authorized: boolean, status: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.write(v2Tcp('127.0.0.9', 40_000))
+      let answer = ''
+      let handshake: { serial: string, authorized: boolean } | undefined
+      const tls = tlsConnect({ socket, servername: name, ca, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+        handshake = { serial: tls.getPeerCertificate().serialNumber.toLowerCase(), authorized: tls.authorized }
+        tls.write(`GET /healthz HTTP/1.1\r\nHost: ${name}\r\nConnection: close\r\n\r\n`)
+      })
+      tls.setEncoding('utf8').on('data', (chunk: string) => { answer += chunk })
+      tls.on('error', reject)
+      tls.on('close', () => handshake === undefined
+        ? reject(new Error('no handshake'))
+        : resolve({ ...handshake, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0) }))
+    })
+    socket.on('error', reject)
+  })
+}
+
+const is = (msg: string, serial?: unknown) => (line: LogLine): boolean => line.msg === msg && (serial === undefined || line.serial === serial)
+const isChallengeAnswer = (line: LogLine): boolean => line.msg === 'request' && String(line.url).startsWith('/.well-known/acme-challenge/') && line.status === 200
+
+/** The host that logs `msg` first, and its line. */
+async function first (hosts: readonly FleetHost[], msg: string, timeoutMs = 60_000): Promise<{ host: FleetHost, line: LogLine }> {
+  return Promise.race(hosts.map(async (host) => ({ host, line: await host.seraph.waitForLine(is(msg), `${host.name}: ${msg}`, timeoutMs) })))
+}
+
+/** Resolves once every listening worker of `host` applied the certificate with `serial`. */
+async function appliedEverywhere (host: FleetHost, serial: unknown): Promise<void> {
+  for (const pid of host.seraph.liveWorkerPids()) {
+    await host.seraph.waitForLine((l) => l.role === 'worker' && l.pid === pid && l.msg === 'certificates applied' && (l.serials as string[]).includes(serial as string),
+      `${host.name}: worker ${pid} applied ${String(serial)}`, 30_000)
+  }
+}
+
+/** Connections HAProxy sent to each server of `backend` so far (`stot`; health checks are not counted). */
+async function sessions (fleet: Fleet, backend: string): Promise<Map<string, number>> {
+  return new Map((await fleet.haproxy.servers()).filter((s) => s.backend === backend).map((s) => [s.server, Number(s.stats.stot)]))
+}
+
+const sum = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0)
+
+for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
+  t.test(`${challenge} through HAProxy: one order for three hosts, every host serves it, its renewal reaches every host under load`, async (t) => {
+    const frontends = { https: await freePort(), http: await freePort() }
+    // HTTP-01: pebble → HAProxy's plain-HTTP frontend → a host's --redirect-port; TLS-ALPN-01: → its HTTPS frontend → a host's --port.
+    const validation = await gate(t, challenge === 'http-01' ? frontends.http : frontends.https)
+    const backend = challenge === 'http-01' ? 'seraph-redirect' : 'seraph'
+    const pebble = await startPebble(t, {
+      httpPort: challenge === 'http-01' ? validation.port : await freePort(),
+      tlsPort: challenge === 'tls-alpn-01' ? validation.port : await freePort(),
+      validitySeconds,
+      // Every order validates: the renewal goes through HAProxy too.
+      authzReusePercent: 0
+    })
+    const fleet = await startFleet(t, {
+      certificate: false,
+      frontends,
+      args: ['--domain', name, '--acme-directory', pebble.directoryUrl, '--acme-ca', pebble.caFile, '--acme-challenge', challenge],
+      hostArgs: (host) => ['--state-dir', host.dir]
+    })
+    validation.open()
+    const { hosts } = fleet
+    const all = (test: (line: LogLine) => boolean): LogLine[] => hosts.flatMap((h) => h.seraph.lines.filter(test))
+
+    // The first certificate: one host orders it under the lease, the others adopt it.
+    const placed = await first(hosts, 'certificate order placed by this host')
+    const others = hosts.filter((h) => h !== placed.host)
+    // A second host placing an order while the first one runs fails at once (the lease is not held).
+    const secondOrder = Promise.any(others.map(async (h) => h.seraph.waitForLine(is('certificate order placed by this host'), `${h.name} orders`, 60_000).then(() => h)))
+      .then((h) => { throw new Error(`${h.name} placed an order too before ${placed.host.name} obtained the certificate`) }, () => new Promise<never>(() => {}))
+    const failed = placed.host.seraph.waitForLine(is('certificate order failed'), 'a failed order', 60_000)
+      .then((l) => { throw new Error(`${placed.host.name}'s order failed: ${String(l.problem)}`) }, () => new Promise<never>(() => {}))
+    const obtained = await Promise.race([failed, secondOrder, placed.host.seraph.waitForLine(is('certificate obtained'), `${placed.host.name}: certificate obtained`, 60_000)])
+    for (const host of others) await host.seraph.waitForLine(is('certificate adopted from the fleet', obtained.serial), `${host.name} adopts ${String(obtained.serial)}`, 30_000)
+    for (const host of hosts) await appliedEverywhere(host, obtained.serial)
+    t.equal(pebble.orders(), 1, 'one order at the CA for the name, not three')
+    t.equal(all(is('certificate order placed by this host')).length, 1, `one host placed it (${placed.host.name})`)
+    t.equal(all(is('certificate obtained')).length, 1, 'one host obtained it')
+    for (const host of others) {
+      t.ok(host.seraph.lines.some((l) => l.msg === 'challenge from another host answered here' && l.from === placed.line.host),
+        `${host.name} was given ${placed.host.name}'s challenge through the store and answered it`)
+    }
+
+    // pebble's validation went through HAProxy to the hosts.
+    const afterOrder = await sessions(fleet, backend)
+    const issuingConnections = validation.connections()
+    t.ok(issuingConnections > 0, `pebble made ${issuingConnections} validation connection(s)`)
+    t.equal(sum(afterOrder), issuingConnections, `HAProxy sent each of them to a host: ${[...afterOrder].map(([s, n]) => `${s} ${n}`).join(', ')}`)
+    if (challenge === 'http-01') {
+      // Each host that HAProxy gave a validation to logs its answer, with the address only HAProxy's PROXY header carried.
+      for (const host of hosts) {
+        const expected = afterOrder.get(host.name) ?? 0
+        if (expected === 0) continue
+        const line = await host.seraph.waitForLine((l) => isChallengeAnswer(l) && host.seraph.lines.filter(isChallengeAnswer).indexOf(l) === expected - 1, `${host.name}: ${expected} challenge answer(s)`)
+        t.equal(line.remote, validatorAddress, `${host.name} answered pebble's request (${String(line.url)}), from ${validatorAddress} through HAProxy${host === placed.host ? '' : ', though another host placed the order'}`)
+      }
+    }
+
+    // Every host serves the certificate, asked directly.
+    const root = await pebble.root()
+    for (const host of hosts) {
+      for (let i = 0; i < 3; i++) {
+        const probe = await probeHost(host.port, root)
+        t.same(probe, { serial: obtained.serial, authorized: true, status: 200 }, `${host.name} serves ${String(obtained.serial)}, trusted for ${name}`)
+      }
+    }
+
+    // The renewal, under keep-alive and new-connection load through HAProxy that checks the certificate.
+    const load = startLoad(Buffer.from(root), fleet.httpsPort, { keepAlive: 4, fresh: 2, servername: name })
+    t.teardown(() => load.stop())
+    await load.answers(50)
+    const renewed = await first(hosts, 'certificate renewed')
+    t.not(renewed.line.serial, obtained.serial, `${renewed.host.name} renewed it: a new serial`)
+    for (const host of hosts.filter((h) => h !== renewed.host)) {
+      const adopted = await host.seraph.waitForLine(is('certificate adopted from the fleet', renewed.line.serial), `${host.name} adopts the renewal`, 30_000)
+      t.ok((adopted.time as number) - (renewed.line.time as number) < 2_000, `${host.name} adopted it ${(adopted.time as number) - (renewed.line.time as number)} ms after the renewal`)
+    }
+    for (const host of hosts) await appliedEverywhere(host, renewed.line.serial)
+    await load.answers(50)
+    const result = await load.stop()
+    t.same(result.errors, [], `no failed request through HAProxy during the renewal (${result.ok} answered)`)
+    t.ok(result.keepAliveRequests > result.keepAliveConnections, `keep-alive connections were reused (${result.keepAliveRequests} requests on ${result.keepAliveConnections} connections)`)
+    for (const host of hosts) {
+      for (let i = 0; i < 3; i++) {
+        const probe = await probeHost(host.port, root)
+        t.same(probe, { serial: renewed.line.serial, authorized: true, status: 200 }, `${host.name} serves the renewal ${String(renewed.line.serial)}`)
+      }
+    }
+    const through = await Promise.all(hosts.map(async () => (await probeName(fleet.httpsPort, name, root)).serial))
+    t.same(through, hosts.map(() => renewed.line.serial), 'new connections through HAProxy get the renewal')
+
+    t.equal(pebble.orders(), 2, 'one more order for the renewal, not three')
+    t.equal(all(is('certificate order placed by this host')).length, 2, 'the renewal placed by one host')
+    t.equal(all(is('certificate renewed')).length, 1, 'renewed by one host')
+    t.ok(validation.connections() > issuingConnections, `the renewal validated through HAProxy too (${validation.connections() - issuingConnections} connection(s))`)
+    if (challenge === 'http-01') t.equal(sum(await sessions(fleet, backend)), validation.connections(), 'every validation connection went through HAProxy to a host')
+    t.same(all((l) => ['certificate order failed', 'certificate renewal failed', 'challenge not confirmed by every host, asking the CA anyway'].includes(l.msg)), [], 'no failed order, no unconfirmed challenge')
+    const waited = hosts.filter((h) => h.seraph.lines.some(is('another host is ordering this certificate, waiting for it'))).map((h) => h.name)
+    if (process.env.FLEET_ACME_DEBUG !== undefined) for (const h of hosts) for (const l of h.seraph.lines.filter((l) => l.role === 'primary' && /order|renew|fail|lease|challenge|adopt|obtained|waiting/.test(l.msg))) t.comment(h.name, JSON.stringify(l))
+    t.comment(`orders placed by ${placed.host.name} and ${renewed.host.name}; hosts that found the lease taken: ${waited.join(', ') || 'none'}`)
+  })
+}
