@@ -62,6 +62,26 @@ t.test('challenges: the ordering host goes on only once every live host answers 
   await until(() => events.includes('b answers nothing'), 'the set is withdrawn everywhere')
 })
 
+t.test('a host that starts during another host\'s order answers its challenge at once, not at the next poll', async (t) => {
+  const redis = await startRedis(t)
+  const key = randomBytes(32)
+  const [a, b] = [await connected(t, redis.url(), key), await connected(t, redis.url(), key)]
+  const ordering = new FleetChallenges(a, 'acme:test', [name], silent, async () => {})
+  ordering.start()
+  t.teardown(() => ordering.stop())
+  // Nobody else is live yet: the set is stored and announced to no one.
+  await ordering.publish(name, [{ type: 'http-01', token: 'token-early', keyAuthorization: 'token-early.thumbprint' }])
+  const applied: string[] = []
+  const late = new FleetChallenges(b, 'acme:test', [name], silent, async (_name, challenges) => {
+    applied.push(challenges.map((c) => c.type === 'http-01' ? c.token : c.name).join(','))
+  })
+  const started = Date.now()
+  late.start()
+  t.teardown(() => late.stop())
+  await until(() => applied.includes('token-early'), 'the late host answers the pending challenge', fleetPollMs - 1_000)
+  t.ok(Date.now() - started < fleetPollMs / 2, `answered ${Date.now() - started} ms after its start`)
+})
+
 t.test('a certificate put in the store without an announcement is adopted at the next poll; an announced one at once', async (t) => {
   const redis = await startRedis(t)
   const key = randomBytes(32)

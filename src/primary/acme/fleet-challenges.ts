@@ -64,11 +64,18 @@ export class FleetChallenges {
       wait.pending.delete(notice.host)
       if (wait.pending.size === 0) wait.done()
     })
-    this.#store.onStateChange((up) => { if (up) this.#heartbeat() })
+    const syncAll = (): void => { for (const name of this.#names) this.#sync(name) }
+    this.#store.onStateChange((up) => {
+      if (!up) return
+      this.#heartbeat()
+      syncAll()
+    })
     this.#heartbeat()
+    // A host that starts (or reconnects) during another's order answers its challenge at once, not at the next poll.
+    syncAll()
     const every = (ms: number, task: () => void): void => { const timer = setInterval(task, ms); timer.unref(); this.#timers.push(timer) }
     every(heartbeatMs, () => this.#heartbeat())
-    every(fleetPollMs, () => { for (const name of this.#names) this.#sync(name) })
+    every(fleetPollMs, syncAll)
   }
 
   stop (): void {
