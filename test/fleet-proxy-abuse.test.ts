@@ -50,7 +50,8 @@ t.test('PROXY protocol abuse straight at a fleet host: each closed and counted, 
     await new Promise((resolve) => setTimeout(resolve, 50))
     now = new Map([...baseline.keys()].map((pid) => [pid, fds(pid)]))
   }
-  t.same(Object.fromEntries(now), Object.fromEntries(baseline), `file descriptors back to baseline: ${JSON.stringify(Object.fromEntries(now))}`)
+  // At most the baseline: a HAProxy check connection open when it was taken may have closed since.
+  t.same([...now].filter(([pid, n]) => n > baseline.get(pid)!), [], `file descriptors back to baseline or below: ${JSON.stringify(Object.fromEntries(now))} (baseline ${JSON.stringify(Object.fromEntries(baseline))})`)
   t.match(await requestThrough(fleet.httpsPort, undefined, fleet.ca, '/healthz?after-abuse', '127.0.0.5'), /^HTTP\/1\.1 200 /, 'the fleet still serves through HAProxy')
   t.match(await requestThrough(host.port, undefined, fleet.ca, '/healthz?direct', '127.0.0.2'), /^HTTP\/1\.1 200 /, 'an untrusted client without a header is still served directly')
   t.notOk(host.seraph.lines.some((l) => l.level >= 50 || typeof l.err === 'object'), 'no error or stack trace')
