@@ -1,6 +1,7 @@
-import { connect, createServer, type Socket } from 'node:net'
+import { connect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import t from 'tap'
+import { gatedForwarder } from './helpers/gated-forwarder.js'
 import { startFleet, type Fleet, type FleetHost } from './helpers/fleet.js'
 import { startLoad } from './helpers/load.js'
 import { freePort, names, startPebble } from './helpers/pebble.js'
@@ -20,55 +21,6 @@ const validitySeconds = 20
  * PROXY header, so a host that logs this address heard it from HAProxy.
  */
 const validatorAddress = '127.0.0.7'
-
-interface Teardown { teardown (fn: () => unknown): void }
-
-interface Gate {
-  readonly port: number
-  /** Validation connections pebble made so far. */
-  connections (): number
-  /** HAProxy is up: connections go on to it (those waiting and all later ones). */
-  open (): void
-}
-
-/**
- * pebble's validation port, piped to one of HAProxy's frontends from
- * {@link validatorAddress}. The fleet helper starts HAProxy only once every
- * host is ready, and a host orders as soon as its own workers listen: a
- * connection waits here until HAProxy is up with every host (nothing else is
- * changed; a validation refused before that would fail the order and make a
- * second one).
- */
-async function gate (t: Teardown, frontend: number): Promise<Gate> {
-  let open = (): void => {}
-  const opened = new Promise<void>((resolve) => { open = resolve })
-  let connections = 0
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    connections++
-    sockets.add(client)
-    client.pause()
-    client.on('error', () => {})
-    client.on('close', () => sockets.delete(client))
-    opened.then(() => {
-      if (client.destroyed) return
-      const upstream = connect({ port: frontend, host: '127.0.0.1', localAddress: validatorAddress })
-      sockets.add(upstream)
-      upstream.on('error', () => client.destroy())
-      upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
-      client.on('close', () => upstream.destroy())
-      client.pipe(upstream).pipe(client)
-      client.resume()
-    }, () => {})
-  })
-  const port = await freePort()
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy()
-    server.close()
-  })
-  return { port, connections: () => connections, open }
-}
 
 /**
  * One host directly, not through HAProxy: a PROXY v2 header (the host
@@ -121,7 +73,12 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
   t.test(`${challenge} through HAProxy: one order for three hosts, every host serves it, its renewal reaches every host under load`, async (t) => {
     const frontends = { https: await freePort(), http: await freePort() }
     // HTTP-01: pebble → HAProxy's plain-HTTP frontend → a host's --redirect-port; TLS-ALPN-01: → its HTTPS frontend → a host's --port.
-    const validation = await gate(t, challenge === 'http-01' ? frontends.http : frontends.https)
+    // pebble's validation port: its connections wait until HAProxy is up with
+    // every host (it starts once they are ready, and a host orders as soon as
+    // its workers listen: a validation refused before would fail the order and
+    // make a second one), then go to HAProxy's frontend from validatorAddress.
+    const validation = await gatedForwarder(t)
+    const frontend = challenge === 'http-01' ? frontends.http : frontends.https
     const backend = challenge === 'http-01' ? 'seraph-redirect' : 'seraph'
     const pebble = await startPebble(t, {
       httpPort: challenge === 'http-01' ? validation.port : await freePort(),
@@ -136,7 +93,7 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
       args: ['--domain', name, '--acme-directory', pebble.directoryUrl, '--acme-ca', pebble.caFile, '--acme-challenge', challenge],
       hostArgs: (host) => ['--state-dir', host.dir]
     })
-    validation.open()
+    validation.release({ port: frontend, localAddress: validatorAddress })
     const { hosts } = fleet
     const all = (test: (line: LogLine) => boolean): LogLine[] => hosts.flatMap((h) => h.seraph.lines.filter(test))
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
-import { connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { tempDir } from './helpers/certificates.js'
+import { gatedForwarder } from './helpers/gated-forwarder.js'
 import { acmeArgs, freePort, names, ports, startPebble, type Pebble } from './helpers/pebble.js'
 import { startRedis, type RedisServer } from './helpers/redis-server.js'
 import { startSeraph, type LogLine, type SeraphProcess } from './helpers/seraph-process.js'
@@ -13,41 +13,6 @@ import { nameLoad, probeName } from './helpers/sni-probe.js'
 const name = names[0] as string
 
 interface Teardown { teardown (fn: () => unknown): void }
-
-/**
- * A TCP forwarder for pebble's validation connections: each connection waits
- * until the test names the port it goes to, so the test decides which host
- * the CA reaches, after it knows which one placed the order.
- */
-async function forwarder (t: Teardown): Promise<{ port: number, connections: () => number, target: (port: number) => void }> {
-  let release: (port: number) => void = () => {}
-  const target = new Promise<number>((resolve) => { release = resolve })
-  let connections = 0
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    connections++
-    sockets.add(client)
-    client.pause()
-    client.on('error', () => {})
-    client.on('close', () => sockets.delete(client))
-    target.then((port) => {
-      const upstream = connect(port, '127.0.0.1')
-      sockets.add(upstream)
-      upstream.on('error', () => client.destroy())
-      upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
-      client.on('close', () => upstream.destroy())
-      client.pipe(upstream).pipe(client)
-      client.resume()
-    }, () => {})
-  })
-  const port = await freePort()
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  t.teardown(() => {
-    for (const socket of sockets) socket.destroy()
-    server.close()
-  })
-  return { port, connections: () => connections, target: release }
-}
 
 function storeKeyFile (t: Teardown): string {
   const file = join(tempDir(t), 'store.key')
@@ -87,13 +52,14 @@ function storedOnDisk (stateDir: string): boolean {
 t.test('three hosts started together: one order; the CA reaches a host that did not place it; every host serves the serial', async (t) => {
   const redis = await startRedis(t)
   const keyFile = storeKeyFile(t)
-  const toHost = await forwarder(t)
+  // pebble's validation reaches the host the test picks, when it picks it.
+  const toHost = await gatedForwarder(t)
   const pebble = await startPebble(t, { httpPort: toHost.port, tlsPort: await freePort() })
   const hosts = await Promise.all([0, 1, 2].map(async () => startHost(t, pebble, redis, keyFile, { http: true })))
 
   const placed = await first(hosts, 'certificate order placed by this host')
   const answering = hosts[(placed.index + 1) % hosts.length] as Host
-  toHost.target(answering.redirectPort)
+  toHost.release({ port: answering.redirectPort })
 
   const obtained = await hosts[placed.index]!.seraph.waitForLine(is('certificate obtained'), 'certificate obtained', 60_000)
   t.ok(toHost.connections() > 0, `pebble validated through the forwarder (${toHost.connections()} connections)`)
@@ -136,11 +102,12 @@ t.test('a host started later adopts the stored certificate without ordering; res
 t.test('TLS-ALPN-01: a renewal reaches every host, under load, with one order per certificate', async (t) => {
   const redis = await startRedis(t)
   const keyFile = storeKeyFile(t)
-  const toHost = await forwarder(t)
+  // pebble's validation reaches the host the test picks, when it picks it.
+  const toHost = await gatedForwarder(t)
   const pebble = await startPebble(t, { httpPort: await freePort(), tlsPort: toHost.port, validitySeconds: 30 })
   const hosts = await Promise.all([0, 1].map(async () => startHost(t, pebble, redis, keyFile, { http: false })))
   // The CA always reaches the second host, whichever one orders.
-  toHost.target((hosts[1] as Host).port)
+  toHost.release({ port: (hosts[1] as Host).port })
 
   const obtained = await first(hosts, 'certificate obtained')
   const other = hosts[1 - obtained.index] as Host
