@@ -87,3 +87,28 @@ t.test('TLS 1.2 session IDs: a session made by one worker resumes at once on any
   }
   t.equal(resumed, rounds, `${resumed}/${rounds} fresh sessions resumed on the next connection, whichever worker it reached`)
 })
+
+t.test('TLS 1.2 session IDs: a handshake that made a session ends only once every worker knows it, even while the primary is slow', async (t) => {
+  const ca = await devCa()
+  const { seraph, port } = await startSeraph(t, ['--workers', '2'])
+  const primary = seraph.lines.find((l) => l.role === 'primary')?.pid
+  t.ok(primary, 'the primary logged its pid')
+  if (primary === undefined) return
+  t.teardown(() => { try { process.kill(primary, 'SIGCONT') } catch {} })
+  const kind = { ca, version: 'TLSv1.2', noTickets: true } as const
+  const rounds = 10
+  let resumed = 0
+  for (let i = 0; i < rounds; i++) {
+    // The primary stops for 40 ms, as a busy one would: a worker that ended the
+    // handshake without waiting for it would let the client come back to a
+    // worker that has not heard of the session (and does not ask).
+    process.kill(primary, 'SIGSTOP')
+    const resume = setTimeout(() => process.kill(primary, 'SIGCONT'), 40)
+    const fresh = await probeTls(port, kind)
+    const again = await probeTls(port, { ...kind, session: fresh.session })
+    clearTimeout(resume)
+    process.kill(primary, 'SIGCONT')
+    if (again.reused) resumed++
+  }
+  t.equal(resumed, rounds, `${resumed}/${rounds} resumed on the next connection`)
+})

@@ -22,6 +22,7 @@ const handlers: DispatchTable<PrimaryMessage, unknown> = {
   'reload-certificate': () => worker.reloadCertificate(),
   'ticket-keys': (message) => worker.setTicketKeys(message.keys),
   session: (message) => worker.sessions.settle(message.requestId, message.data),
+  'session-stored': (message) => worker.sessions.stored(message.requestId),
   certificates: (message) => worker.applyAcmeCertificates(message.certificates),
   'acme-challenges': (message) => worker.applyChallenges(message.version, message.challenges),
   'session-ids': (message) => worker.sessions.remember(message.ids)

@@ -206,7 +206,7 @@ export class Primary {
         if (message.error === null) this.#log.info({ worker: worker.id, fingerprint256: message.fingerprint256 }, 'worker applied the new certificate')
         else this.#log.error({ worker: worker.id, error: message.error }, 'worker kept its certificate')
       },
-      'session-store': (message) => this.#sessions.stored(message.id, message.data),
+      'session-store': (message) => { this.#sessions.stored(state, message.requestId, message.id, message.data).catch(() => {}) },
       'acme-challenges-applied': (message) => this.#acme?.applied(worker.id, message.version),
       'session-get': (message) => { this.#sessions.answer(state, message.requestId, message.id).catch(() => {}) }
     }

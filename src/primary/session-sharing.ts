@@ -3,6 +3,20 @@ import type { StoreLink } from './store/store-link.js'
 import type { WorkerPool, WorkerState } from './worker-pool.js'
 
 /**
+ * How long a new TLS 1.2 session's handshake may wait for the store to
+ * announce it to the other hosts (a slow or absent Redis costs a handshake at
+ * most this; the announcement itself still goes on).
+ */
+export const fleetAnnounceMs = 50
+
+function withDeadline (promise: Promise<unknown>, ms: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    promise.then(resolve, resolve).finally(() => clearTimeout(timer))
+  })
+}
+
+/**
  * TLS 1.2 session IDs between workers: a new session goes into the primary's
  * cache (and with --store, to the fleet) and its ID to every worker, which
  * only ever asks about IDs it knows exist (src/worker/tls/session-client.ts).
@@ -18,11 +32,18 @@ export class SessionSharing {
     this.#pool = pool
   }
 
-  /** A worker made a session (ID and data base64). */
-  stored (id: string, data: string): void {
+  /**
+   * A worker made a session (ID and data base64). Its handshake waits for the
+   * answer, sent once every worker has been told the ID (IPC is ordered, so
+   * they know it before the client can come back) and the fleet has been, or
+   * {@link fleetAnnounceMs} have passed.
+   */
+  async stored (state: WorkerState, requestId: number, id: string, data: string): Promise<void> {
     this.#shared.storeSession(id, data)
-    this.#store?.sessionStored(id, data)
     this.#pool.broadcast({ act: 'session-ids', ids: [id] })
+    const announced = this.#store?.sessionStored(id, data)
+    if (announced !== undefined) await withDeadline(announced, fleetAnnounceMs)
+    this.#pool.send(state, { act: 'session-stored', requestId })
   }
 
   /** Answers a worker's lookup: the primary's cache first, then the fleet's (bounded: store/fleet-sessions.ts). */

@@ -83,6 +83,8 @@ export type PrimaryMessage =
   | { readonly act: 'session-ids', readonly ids: readonly string[] }
   /** The answer to 'session-get': base64 session data, or null. */
   | { readonly act: 'session', readonly requestId: number, readonly data: string | null }
+  /** The answer to 'session-store': every worker (and, with --store, the fleet) has been told about the ID. */
+  | { readonly act: 'session-stored', readonly requestId: number }
   /** Every ACME certificate now: replaces the previous set for new handshakes. */
   | { readonly act: 'certificates', readonly certificates: readonly CertificateEntry[] }
   /** Every pending ACME challenge now: replaces the previous set. */
@@ -96,8 +98,8 @@ export type WorkerMessage =
   | { readonly act: 'start-failed', readonly code: string | undefined, readonly message: string, readonly listen: boolean }
   | { readonly act: 'report', readonly requestId: number, readonly report: WorkerReport }
   | { readonly act: 'certificate-reloaded', readonly fingerprint256: string | null, readonly error: string | null }
-  /** A new TLS 1.2 session to share (ids and data base64). */
-  | { readonly act: 'session-store', readonly id: string, readonly data: string }
+  /** A new TLS 1.2 session to share (ids and data base64); answered by 'session-stored'. */
+  | { readonly act: 'session-store', readonly requestId: number, readonly id: string, readonly data: string }
   | { readonly act: 'session-get', readonly requestId: number, readonly id: string }
   /** The worker answers the challenges of this 'acme-challenges' version now. */
   | { readonly act: 'acme-challenges-applied', readonly version: number }

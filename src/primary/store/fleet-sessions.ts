@@ -44,9 +44,14 @@ export class FleetSessions {
     return [...this.#remoteIds.keys()]
   }
 
-  /** A new session on this host (ID and data base64). Fire and forget: nothing waits for the store. */
-  stored (id: string, data: string): void {
-    this.#store.set(`session:${id}`, Buffer.from(data, 'base64'), this.#timeoutMs)
+  /**
+   * A new session on this host (ID and data base64). Resolves once it has
+   * been announced, or could not be (never rejects); the caller bounds how
+   * long it waits.
+   */
+  stored (id: string, data: string): Promise<void> {
+    if (!this.#store.up) return Promise.resolve()
+    return this.#store.set(`session:${id}`, Buffer.from(data, 'base64'), this.#timeoutMs)
       .then(() => this.#store.publish(channel, `${this.#store.hostId} ${id}`))
       .catch((err: Error) => this.#log.debug({ problem: err.message }, 'TLS session not shared: store unavailable'))
   }

@@ -62,8 +62,9 @@ export class StoreLink {
     return this.#sessions?.remoteIds ?? []
   }
 
-  sessionStored (id: string, data: string): void {
-    this.#sessions?.stored(id, data)
+  /** Resolves once the other hosts have been told (never rejects). */
+  sessionStored (id: string, data: string): Promise<void> | undefined {
+    return this.#sessions?.stored(id, data)
   }
 
   sessionFetch (id: string): Promise<string | null> {
