@@ -19,15 +19,25 @@ export interface CachedAnswer {
   readonly body: Buffer | undefined
 }
 
+/** {@link CachedAnswer} for the HTTP/2 stream API: the same headers, `:status` first, also as a flat name/value list. */
+export interface CachedHttp2Answer extends CachedAnswer {
+  /** Never to be modified either: stream.respond() appends `date` to the array it gets, so it gets a copy. */
+  readonly rawHeaders: readonly string[]
+}
+
 type Variant = Encoding | 'not-modified'
 // The HTTP/2 fast path's copy of a variant's headers, `:status` included.
 type Prepared = Variant | `${Variant}/h2`
+
+interface PreparedForFile extends Partial<Record<Prepared, OutgoingHttpHeaders>> {
+  raw?: Partial<Record<Variant, readonly string[]>>
+}
 
 export class CachedResponses {
   readonly #commonHeaders: Readonly<Record<string, string>>
   // A new file version is a new CachedFile object: its headers are prepared
   // once, on its first answer in each variant, and go with it.
-  readonly #prepared = new WeakMap<CachedFile, Partial<Record<Prepared, OutgoingHttpHeaders>>>()
+  readonly #prepared = new WeakMap<CachedFile, PreparedForFile>()
 
   /** `commonHeaders`: what every response carries (security-headers.ts). */
   constructor (commonHeaders: Readonly<Record<string, string>>) {
@@ -47,23 +57,29 @@ export class CachedResponses {
    * order; names are lower-case and there is no connection-specific header
    * (RFC 9113 §8.2.2), so HPACK finds each field in its dynamic table.
    */
-  answerHttp2 (request: IncomingHttpHeaders, file: CachedFile): CachedAnswer {
-    if (isNotModified(request, file)) return { status: 304, headers: this.#http2HeadersFor(file, 'not-modified', 304), body: undefined }
+  answerHttp2 (request: IncomingHttpHeaders, file: CachedFile): CachedHttp2Answer {
+    if (isNotModified(request, file)) return { status: 304, ...this.#http2HeadersFor(file, 'not-modified', 304), body: undefined }
     const encoding = chooseEncoding(file, request['accept-encoding'])
-    return { status: 200, headers: this.#http2HeadersFor(file, encoding, 200), body: bodyOf(file, encoding) }
+    return { status: 200, ...this.#http2HeadersFor(file, encoding, 200), body: bodyOf(file, encoding) }
   }
 
-  #http2HeadersFor (file: CachedFile, variant: Variant, status: 200 | 304): OutgoingHttpHeaders {
+  #http2HeadersFor (file: CachedFile, variant: Variant, status: 200 | 304): { headers: OutgoingHttpHeaders, rawHeaders: readonly string[] } {
     const forFile = this.#preparedFor(file)
     let headers = forFile[`${variant}/h2`]
     if (headers === undefined) {
       headers = { ':status': status, ...this.#headersFor(file, variant) }
       forFile[`${variant}/h2`] = headers
     }
-    return headers
+    forFile.raw ??= {}
+    let rawHeaders = forFile.raw[variant]
+    if (rawHeaders === undefined) {
+      rawHeaders = Object.entries(headers).flatMap(([name, value]) => [name, String(value)])
+      forFile.raw[variant] = rawHeaders
+    }
+    return { headers, rawHeaders }
   }
 
-  #preparedFor (file: CachedFile): Partial<Record<Prepared, OutgoingHttpHeaders>> {
+  #preparedFor (file: CachedFile): PreparedForFile {
     let forFile = this.#prepared.get(file)
     if (forFile === undefined) {
       forFile = {}
