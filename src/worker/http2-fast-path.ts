@@ -36,6 +36,19 @@ function ignoreStreamError (): void {}
 // this worker to the header object for good.
 let rawHeadersAccepted = true
 
+// A session's client address does not change (a PROXY header comes before
+// TLS): read once per session, not through the session's socket Proxy per stream.
+const sessionRemotes = new WeakMap<object, string | undefined>()
+
+function remoteOf (stream: ServerHttp2Stream): string | undefined {
+  const session = stream.session
+  if (session === undefined) return undefined
+  if (sessionRemotes.has(session)) return sessionRemotes.get(session)
+  const remote = clientAddress(session.socket)?.address
+  sessionRemotes.set(session, remote)
+  return remote
+}
+
 function respond (stream: ServerHttp2Stream, answer: CachedHttp2Answer): void {
   if (rawHeadersAccepted) {
     try {
@@ -99,6 +112,6 @@ function answer (options: Http2FastPathOptions, stream: ServerHttp2Stream, heade
   if (sendsBody) stream.end(body)
   const bytes = sendsBody ? body.length : 0
   options.onResponse?.(status)
-  logAccess(options.logger, { method, http: '2.0', url, status, bytes, ms: performance.now() - start, remote: clientAddress(stream.session?.socket)?.address })
+  logAccess(options.logger, { method, http: '2.0', url, status, bytes, ms: performance.now() - start, remote: remoteOf(stream) })
   return true
 }
