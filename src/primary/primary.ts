@@ -22,7 +22,7 @@ import { SharedTlsState } from './cluster-tls-state.js'
 import { SessionSharing } from './session-sharing.js'
 import { workerSettings } from './settings-for-workers.js'
 import type { AcmeLink } from './acme/acme-link.js'
-import { StoreLink } from './store/store-link.js'
+import type { StoreLink } from './store/store-link.js'
 import { WorkerPool, type WorkerState } from './worker-pool.js'
 
 const workerScript = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
@@ -52,7 +52,7 @@ export class Primary {
   readonly #status: ClusterStatus
   readonly #shared: SharedTlsState
   #acme: AcmeLink | undefined
-  readonly #store: StoreLink | undefined
+  #store: StoreLink | undefined
   readonly #sessions: SessionSharing
   #config: Config
   #generation = 1
@@ -73,11 +73,7 @@ export class Primary {
     this.#policy = new RestartPolicy(options.restartPolicy)
     this.#shared = new SharedTlsState(options.config.tls)
     this.#pool = new WorkerPool(workerScript, this.#log, (state) => this.#handlers(state))
-    const { store, tls } = options.config
-    this.#store = store === undefined
-      ? undefined
-      : new StoreLink({ config: store, log: this.#log, tls: this.#shared, ticketRotateMs: tls.ticketRotateMs, sessionTimeoutMs: tls.sessionTimeoutMs, pool: this.#pool })
-    this.#sessions = new SessionSharing(this.#shared, this.#store, this.#pool)
+    this.#sessions = new SessionSharing(this.#shared, () => this.#store, this.#pool)
     this.#status = new ClusterStatus({
       pool: this.#pool,
       wanted: () => this.#config.workers,
@@ -90,7 +86,13 @@ export class Primary {
   /** Binds the port, starts the workers and resolves once every one of them listens. */
   async start (): Promise<{ port: number, url: string, adminUrl?: string, redirectPort?: number }> {
     const config = this.#config
-    // acme-client and what it loads (~16 MiB in this process) only with --domain.
+    // ioredis (~13 MiB of this process's RSS) only with --store, acme-client and what
+    // it loads (~16 MiB) only with --domain.
+    const { store, tls } = config
+    if (store !== undefined) {
+      const { StoreLink } = await import('./store/store-link.js')
+      this.#store = new StoreLink({ config: store, log: this.#log, tls: this.#shared, ticketRotateMs: tls.ticketRotateMs, sessionTimeoutMs: tls.sessionTimeoutMs, pool: this.#pool })
+    }
     if (config.acme !== undefined) {
       const { AcmeLink } = await import('./acme/acme-link.js')
       this.#acme = new AcmeLink(config.acme, this.#log, this.#options.manualNames ?? [], this.#pool, this.#store?.store)

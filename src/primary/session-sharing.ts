@@ -23,10 +23,11 @@ function withDeadline (promise: Promise<unknown>, ms: number): Promise<unknown> 
  */
 export class SessionSharing {
   readonly #shared: SharedTlsState
-  readonly #store: StoreLink | undefined
+  /** The fleet's link, once --store has loaded it (primary.ts). */
+  readonly #store: () => StoreLink | undefined
   readonly #pool: WorkerPool
 
-  constructor (shared: SharedTlsState, store: StoreLink | undefined, pool: WorkerPool) {
+  constructor (shared: SharedTlsState, store: () => StoreLink | undefined, pool: WorkerPool) {
     this.#shared = shared
     this.#store = store
     this.#pool = pool
@@ -41,20 +42,20 @@ export class SessionSharing {
   async stored (state: WorkerState, requestId: number, id: string, data: string): Promise<void> {
     this.#shared.storeSession(id, data)
     this.#pool.broadcast({ act: 'session-ids', ids: [id] })
-    const announced = this.#store?.sessionStored(id, data)
+    const announced = this.#store()?.sessionStored(id, data)
     if (announced !== undefined) await withDeadline(announced, fleetAnnounceMs)
     this.#pool.send(state, { act: 'session-stored', requestId })
   }
 
   /** Answers a worker's lookup: the primary's cache first, then the fleet's (bounded: store/fleet-sessions.ts). */
   async answer (state: WorkerState, requestId: number, id: string): Promise<void> {
-    const data = this.#shared.fetchSession(id) ?? await this.#store?.sessionFetch(id) ?? null
+    const data = this.#shared.fetchSession(id) ?? await this.#store()?.sessionFetch(id) ?? null
     this.#pool.send(state, { act: 'session', requestId, data })
   }
 
   /** Every ID a starting worker may ask about. */
   sendKnownIds (state: WorkerState): void {
-    const ids = [...this.#shared.sessionIds(), ...this.#store?.remoteSessionIds ?? []]
+    const ids = [...this.#shared.sessionIds(), ...this.#store()?.remoteSessionIds ?? []]
     if (ids.length > 0) this.#pool.send(state, { act: 'session-ids', ids })
   }
 }
