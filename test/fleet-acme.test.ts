@@ -71,14 +71,12 @@ const sum = (counts: Map<string, number>): number => [...counts.values()].reduce
 
 for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
   t.test(`${challenge} through HAProxy: one order for three hosts, every host serves it, its renewal reaches every host under load`, async (t) => {
-    const frontends = { https: await freePort(), http: await freePort() }
     // HTTP-01: pebble → HAProxy's plain-HTTP frontend → a host's --redirect-port; TLS-ALPN-01: → its HTTPS frontend → a host's --port.
     // pebble's validation port: its connections wait until HAProxy is up with
     // every host (it starts once they are ready, and a host orders as soon as
     // its workers listen: a validation refused before would fail the order and
     // make a second one), then go to HAProxy's frontend from validatorAddress.
     const validation = await gatedForwarder(t)
-    const frontend = challenge === 'http-01' ? frontends.http : frontends.https
     const backend = challenge === 'http-01' ? 'seraph-redirect' : 'seraph'
     const pebble = await startPebble(t, {
       httpPort: challenge === 'http-01' ? validation.port : await freePort(),
@@ -89,11 +87,10 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
     })
     const fleet = await startFleet(t, {
       certificate: false,
-      frontends,
       args: ['--domain', name, '--acme-directory', pebble.directoryUrl, '--acme-ca', pebble.caFile, '--acme-challenge', challenge],
       hostArgs: (host) => ['--state-dir', host.dir]
     })
-    validation.release({ port: frontend, localAddress: validatorAddress })
+    validation.release({ port: challenge === 'http-01' ? fleet.httpPort : fleet.httpsPort, localAddress: validatorAddress })
     const { hosts } = fleet
     const all = (test: (line: LogLine) => boolean): LogLine[] => hosts.flatMap((h) => h.seraph.lines.filter(test))
 

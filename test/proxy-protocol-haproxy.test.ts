@@ -2,7 +2,6 @@ import t from 'tap'
 import { tempDir } from './helpers/certificates.js'
 import { startHaproxy } from './helpers/haproxy.js'
 import { devCa } from './helpers/https-client.js'
-import { freePort } from './helpers/pebble.js'
 import { requestThrough } from './helpers/proxy-client.js'
 import { startSeraph, type LogLine } from './helpers/seraph-process.js'
 
@@ -10,8 +9,8 @@ t.test('behind a real HAProxy (send-proxy-v2), the access line shows the client\
   const ca = await devCa()
   const { seraph, port } = await startSeraph(t, ['--workers', '2', '--proxy-protocol', '--trusted-proxy', '127.0.0.1/32'])
   // The README's example on loopback (helpers/haproxy.ts): TCP mode, send-proxy-v2, /healthz checks over TLS with a PROXY header.
-  const httpsPort = await freePort()
-  const haproxy = await startHaproxy(t, tempDir(t, 'seraph-haproxy-'), { httpsPort, servers: [{ name: 's1', port }] })
+  const haproxy = await startHaproxy(t, tempDir(t, 'seraph-haproxy-'), { servers: [{ name: 's1', port }] })
+  const { httpsPort } = haproxy
 
   for (let i = 0; i < 5; i++) {
     const answer = await requestThrough(httpsPort, undefined, ca, `/healthz?via=haproxy&i=${i}`, '127.0.0.5')

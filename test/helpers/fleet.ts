@@ -5,7 +5,6 @@ import { Redis } from 'ioredis'
 import { readMetrics } from './admin-metrics.js'
 import { makeCertificate, tempDir } from './certificates.js'
 import { startHaproxy, type Haproxy } from './haproxy.js'
-import { freePort } from './pebble.js'
 import { killGroup } from './process-group.js'
 import { startRedis, type RedisServer } from './redis-server.js'
 import { startSeraph, waitUntilGone, type LogLine, type SeraphProcess } from './seraph-process.js'
@@ -43,12 +42,6 @@ export interface FleetOptions {
    * fleet that gets its certificate from a CA (`--domain` in `args`).
    */
   readonly certificate?: boolean
-  /**
-   * HAProxy's two frontends, when the test needs their ports before the
-   * fleet starts, e.g. to point pebble's HTTP-01 and TLS-ALPN-01 validation at
-   * them (PebbleOptions.httpPort/tlsPort). Default: free ports.
-   */
-  readonly frontends?: { readonly https: number, readonly http: number }
   /** HAProxy's health-check interval; default 300 ms. */
   readonly checkIntervalMs?: number
 }
@@ -85,8 +78,6 @@ export interface Fleet {
  */
 export async function startFleet (t: Teardown, options: FleetOptions = {}): Promise<Fleet> {
   const dir = tempDir(t, 'seraph-fleet-')
-  const httpsPort = options.frontends?.https ?? await freePort()
-  const httpPort = options.frontends?.http ?? await freePort()
   const storeKeyFile = join(dir, 'store.key')
   writeFileSync(storeKeyFile, randomBytes(32), { mode: 0o600 })
   const certificate = options.certificate === false ? undefined : await makeCertificate(dir, 'tls')
@@ -127,8 +118,7 @@ export async function startFleet (t: Teardown, options: FleetOptions = {}): Prom
     }
   }))
   const haproxy = await startHaproxy(t, dir, {
-    httpsPort,
-    httpPort,
+    http: true,
     servers: hosts.map((h) => ({ name: h.name, port: h.port, redirectPort: h.redirectPort })),
     checkIntervalMs: options.checkIntervalMs ?? 300
   })
@@ -137,8 +127,8 @@ export async function startFleet (t: Teardown, options: FleetOptions = {}): Prom
     redis,
     haproxy,
     hosts,
-    httpsPort,
-    httpPort,
+    httpsPort: haproxy.httpsPort,
+    httpPort: haproxy.httpPort as number,
     ca: certificate === undefined ? undefined : readFileSync(certificate.ca),
     dir,
     storeKeyFile,

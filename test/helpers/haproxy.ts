@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
+import { freePort } from './pebble.js'
 import { dieWithTest, killGroup, onTestExit } from './process-group.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -93,8 +94,18 @@ export interface ServerState {
   readonly stats: Readonly<Record<string, string>>
 }
 
+/** What a test asks for: the frontends' ports are HAProxy's helper's to pick. */
+export interface HaproxyRequest extends Omit<HaproxyLayout, 'httpsPort' | 'httpPort'> {
+  /** Also a plain-HTTP frontend (needs every server's `redirectPort`). */
+  readonly http?: boolean
+}
+
 export interface Haproxy {
   readonly pid: number
+  /** The HTTPS frontend's port. */
+  readonly httpsPort: number
+  /** The plain-HTTP frontend's port, with `http: true`. */
+  readonly httpPort: number | undefined
   /** Everything it printed (alerts and warnings, e.g. `Server seraph/h2 is DOWN`). */
   output (): string
   /** Resolves when its output (from now on) matches `pattern`. */
@@ -108,12 +119,27 @@ export interface Haproxy {
 }
 
 /**
- * Starts Debian's HAProxy on `layout` with a generated config in `dir`, in
- * its own process group, killed in teardown and when the test process dies
- * (SIGKILL included, through setpriv). Resolves once its frontends are
- * bound.
+ * Starts Debian's HAProxy with a generated config in `dir`, in its own
+ * process group, killed in teardown and when the test process dies (SIGKILL
+ * included, through setpriv). Resolves once its frontends are bound.
+ *
+ * HAProxy needs its ports in the config, so they are picked free (bound and
+ * released) just before it starts; another test's process can still take
+ * one in between, as a port-0 bind: then HAProxy exits with "Address
+ * already in use" and is started again on new ports (seen in CI).
  */
-export async function startHaproxy (t: Teardown, dir: string, layout: HaproxyLayout): Promise<Haproxy> {
+export async function startHaproxy (t: Teardown, dir: string, request: HaproxyRequest): Promise<Haproxy> {
+  for (let attempt = 1; ; attempt++) {
+    const layout: HaproxyLayout = { ...request, httpsPort: await freePort(), ...(request.http === true ? { httpPort: await freePort() } : {}) }
+    try {
+      return await startOnPorts(t, dir, layout)
+    } catch (err) {
+      if (attempt >= 5 || !/Address already in use/.test((err as Error).message)) throw err
+    }
+  }
+}
+
+async function startOnPorts (t: Teardown, dir: string, layout: HaproxyLayout): Promise<Haproxy> {
   const config = join(dir, 'haproxy.cfg')
   const socket = join(dir, 'haproxy.sock')
   writeFileSync(config, haproxyConfig(layout, socket))
@@ -137,6 +163,8 @@ export async function startHaproxy (t: Teardown, dir: string, layout: HaproxyLay
   exited.catch(() => {})
   const haproxy: Haproxy = {
     pid: child.pid as number,
+    httpsPort: layout.httpsPort,
+    httpPort: layout.httpPort,
     output: () => output,
     waitForOutput (pattern, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
