@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { health, settled } from './helpers/admin-metrics.js'
 import { devCa } from './helpers/https-client.js'
 import { closes, proxyAttacks, v2Full } from './helpers/proxy-attacks.js'
-import { requestThrough, v1Header, v2Header, v2Tcp } from './helpers/proxy-client.js'
+import { requestThrough, sendAndWait, v1Header, v2Header, v2Tcp } from './helpers/proxy-client.js'
 import { startSeraph, type LogLine } from './helpers/seraph-process.js'
 
 // Only 127.0.0.1 is the proxy; 127.0.0.2 is a direct client (all of 127/8 is loopback on Linux).
@@ -61,6 +61,15 @@ t.test('PROXY protocol on the HTTPS and redirect ports', async (t) => {
       })
     }
   }
+
+  await t.test('a direct client that sends nothing is timed out as without --proxy-protocol', async (t) => {
+    for (const [listener, target, reason] of [['https', port, 'handshake'], ['redirect', redirectPort, 'headers']] as const) {
+      const before = await settled(adminUrl)
+      const { answered } = await sendAndWait(target, [], { localAddress: '127.0.0.2' })
+      t.equal(answered, 0, `${listener}: closed without an answer`)
+      t.same(closes(await settled(adminUrl), before), { [`timeout: ${reason}`]: 1 }, `${listener}: counted as a ${reason} timeout`)
+    }
+  })
 
   await t.test('refusals are logged, rate-limited, with the address and the reason', async (t) => {
     const refused = seraph.lines.filter((l) => l.msg === 'proxy protocol: connection refused')

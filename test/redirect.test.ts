@@ -1,7 +1,10 @@
-import { createServer } from 'node:net'
+import { once } from 'node:events'
+import { connect, createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
+import { settled, total } from './helpers/admin-metrics.js'
 import { devCa, getFresh } from './helpers/https-client.js'
+import { closes } from './helpers/proxy-attacks.js'
 import { runSeraph, startSeraph } from './helpers/seraph-process.js'
 
 t.test('--redirect-port answers every plain-HTTP request with a redirect to HTTPS', async (t) => {
@@ -35,4 +38,58 @@ t.test('--redirect-port already in use is refused like --port', async (t) => {
   const result = await runSeraph(t, ['--host', '127.0.0.1', '--port', '0', '--workers', '1', '--redirect-port', String(port)])
   t.equal(result.code, 1)
   t.match(result.stderr, new RegExp(`^seraph: --redirect-port ${port}: address .* is already in use \\[SERAPH_ERR_PORT_IN_USE\\]\\n$`))
+})
+
+t.test('every connection of the redirect port is counted once, with the cause of its close', async (t) => {
+  const { ready } = await startSeraph(t, ['--workers', '2', '--redirect-port', '0', '--admin-port', '0', '--keep-alive-timeout', '300ms', '--headers-timeout', '600ms'])
+  const redirectPort = ready.redirectPort as number
+  const adminUrl = ready.adminUrl as string
+  const before = await settled(adminUrl)
+  const closings: Array<Promise<unknown>> = []
+  const open = async (): Promise<Socket> => {
+    const socket = connect(redirectPort, '127.0.0.1')
+    socket.on('error', () => {})
+    // Listened for from the start: some close before the last one is opened.
+    closings.push(once(socket, 'close'))
+    await once(socket, 'connect')
+    return socket
+  }
+  const request = (connection: string): string => `GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: ${connection}\r\n\r\n`
+
+  // A redirect on a connection the client asked to close: normal.
+  const plain = await open()
+  plain.end(request('close'))
+  plain.resume()
+  // A redirect, then nothing: closed by the keep-alive timeout.
+  const idle = await open()
+  idle.write(request('keep-alive'))
+  idle.resume()
+  // Bytes that are not HTTP: the parser's error.
+  const garbage = await open()
+  garbage.write('\x16\x03\x01 not http\r\n\r\n')
+  garbage.resume()
+  // Half a request, then silence: the headers timeout.
+  const slow = await open()
+  slow.write('GET /x HTTP/1.1\r\nHost: local')
+  // Half a request, then the client leaves (a reset this early reads as end of stream).
+  const left = await open()
+  left.write('GET /x HTTP/1.1\r\nHost: local')
+  left.resetAndDestroy()
+  // A redirect, then a reset.
+  const reset = await open()
+  reset.write(request('keep-alive'))
+  await once(reset, 'data')
+  reset.resetAndDestroy()
+  await Promise.all(closings)
+
+  const after = await settled(adminUrl)
+  t.equal(total(after, 'seraph_connections_opened_total') - total(before, 'seraph_connections_opened_total'), 6, 'six connections opened')
+  t.same(closes(after, before), {
+    'normal: ': 1,
+    'timeout: idle': 1,
+    'http_error: HPE_INVALID_METHOD': 1,
+    'timeout: headers': 1,
+    'client_closed: during request': 1,
+    'client_reset: ': 1
+  }, 'each closed once, with its cause')
 })

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
 import type { Server } from 'node:https'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -29,7 +29,7 @@ interface ConnectionState {
   reason?: string
   /** A request's headers arrived and its response is not finished. */
   inRequest: boolean
-  /** The TLS handshake completed. */
+  /** The TLS handshake completed (at once on a plain-HTTP connection). */
   secure: boolean
 }
 
@@ -37,8 +37,8 @@ const kState = Symbol('seraph.connection')
 type Tracked = Socket & { [kState]?: ConnectionState }
 
 /**
- * Counts every TCP connection of a TLS server from accept to close, and the
- * cause of its close. A raw socket emits 'close' exactly once, so a close is
+ * Counts every TCP connection of a TLS server (and of the plain-HTTP
+ * redirect listener) from accept to close, and the cause of its close. A raw socket emits 'close' exactly once, so a close is
  * counted once however many errors, timeouts and aborts led to it; the first
  * cause reported wins.
  */
@@ -62,16 +62,35 @@ export class ConnectionAccounting {
     server.on('secureConnection', (socket: TLSSocket) => {
       const state = stateOf(socket)
       if (state !== undefined) state.secure = true
-      // A keep-alive or stalled-response timeout destroys the socket without
-      // an error; tell which one it was while the state is still known.
-      socket.on('timeout', () => {
-        const state = stateOf(socket)
-        if (state !== undefined && state.cause === undefined) {
-          state.cause = 'timeout'
-          state.reason = state.inRequest ? 'socket' : 'idle'
-        }
-      })
+      this.#blameTimeouts(socket)
     })
+    this.#followRequests(server)
+  }
+
+  /** Attaches to the plain-HTTP server of --redirect-port before it listens: no handshake to wait for. */
+  attachPlain (server: HttpServer): void {
+    server.on('connection', (socket: Socket) => {
+      this.track(socket)
+      const state = stateOf(socket)
+      if (state !== undefined) state.secure = true
+      this.#blameTimeouts(socket)
+    })
+    this.#followRequests(server)
+  }
+
+  // A keep-alive or stalled-response timeout destroys the socket without
+  // an error; tell which one it was while the state is still known.
+  #blameTimeouts (socket: Socket): void {
+    socket.on('timeout', () => {
+      const state = stateOf(socket)
+      if (state !== undefined && state.cause === undefined) {
+        state.cause = 'timeout'
+        state.reason = state.inRequest ? 'socket' : 'idle'
+      }
+    })
+  }
+
+  #followRequests (server: Server | HttpServer): void {
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       const state = stateOf(request.socket)
       if (state === undefined) return

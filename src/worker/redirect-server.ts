@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { deadlineCheckIntervalMs, type ConnectionLimits } from '../shared/settings.js'
 import { logAccess } from './access-log.js'
 import type { Logger } from '../shared/logger.js'
+import type { ConnectionAccounting } from './connection-accounting.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { hasConflictingHost } from './host-header.js'
 import { clientAddress } from './proxy-protocol/client-address.js'
@@ -15,6 +17,8 @@ export interface RedirectHooks {
   readonly isDraining?: () => boolean
   /** Answers a request before the redirect (ACME HTTP-01); true when it did. */
   readonly answerFirst?: (request: IncomingMessage, response: ServerResponse) => boolean
+  /** Counts this listener's connections and why each closed, with the HTTPS port's. */
+  readonly accounting?: ConnectionAccounting
 }
 
 /**
@@ -24,7 +28,7 @@ export interface RedirectHooks {
  * answer can only point at the host the client asked for.
  */
 export function createRedirectServer (httpsPort: number, limits: ConnectionLimits, logger: Logger, hooks: RedirectHooks = {}): Server {
-  const { isDraining, answerFirst } = hooks
+  const { isDraining, answerFirst, accounting } = hooks
   const server = createServer({
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -40,7 +44,12 @@ export function createRedirectServer (httpsPort: number, limits: ConnectionLimit
     redirect(request, response, httpsPort, logger)
   })
   server.maxConnections = limits.maxConnections
-  server.on('clientError', (_err, socket) => socket.destroy())
+  accounting?.attachPlain(server)
+  // A parser error or a headers/request timeout: recorded, then closed without an answer.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    accounting?.blame(socket as Socket, err)
+    socket.destroy()
+  })
   return server
 }
 

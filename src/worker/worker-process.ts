@@ -133,7 +133,8 @@ export class WorkerProcess {
       const { httpsPort, handle: plainHandle } = await this.#redirectHandle
       const plain = createRedirectServer(httpsPort, settings.limits, logger, {
         isDraining: () => this.#draining,
-        answerFirst: (request, response) => this.#challenges.answerHttp(request, response)
+        answerFirst: (request, response) => this.#challenges.answerHttp(request, response),
+        accounting
       })
       this.#proxyReader(settings, logger, 'redirect', accounting)?.attach(plain)
       await listenOn(plain, plainHandle)
@@ -145,8 +146,7 @@ export class WorkerProcess {
     this.#send({ act: 'listening', port })
   }
 
-  // --proxy-protocol, for one listener. The redirect listener counts only the
-  // connections refused here (it has no connection accounting of its own).
+  // --proxy-protocol, for one listener.
   #proxyReader (settings: WorkerSettings, logger: Logger, listener: 'https' | 'redirect', accounting: ConnectionAccounting): ProxyProtocolReader | undefined {
     if (settings.proxyProtocol === undefined) return undefined
     return new ProxyProtocolReader({
@@ -154,8 +154,7 @@ export class WorkerProcess {
       timeoutMs: settings.limits.handshakeTimeoutMs,
       logger,
       listener,
-      accounting,
-      countAll: listener === 'https'
+      accounting
     })
   }
 

@@ -17,13 +17,8 @@ export interface ProxyProtocolOptions {
   readonly logger: Logger
   /** `https` or `redirect`, for the log lines. */
   readonly listener: string
+  /** Counts every connection from accept, refused here or not. */
   readonly accounting?: ConnectionAccounting
-  /**
-   * Count every connection from accept (the HTTPS listener, whose accounting
-   * counts them all anyway), or only those refused here (the redirect
-   * listener, whose connections are otherwise not counted).
-   */
-  readonly countAll: boolean
 }
 
 /**
@@ -75,13 +70,12 @@ export class ProxyProtocolReader {
   }
 
   #read (socket: Socket, pass: (socket: Socket) => void): void {
-    const { accounting, countAll } = this.#options
-    if (countAll) accounting?.track(socket)
+    const { accounting } = this.#options
+    accounting?.track(socket)
     // getpeername(2) fails once the peer has reset, even before its first
     // bytes are read here: that is a client gone, not an untrusted one.
     if (socket.remoteAddress === undefined) {
       socket.on('error', () => {})
-      accounting?.track(socket)
       accounting?.blame(socket, Object.assign(new Error('the peer reset before its address was read'), { code: 'ECONNRESET' }))
       socket.destroy()
       return
@@ -98,7 +92,6 @@ export class ProxyProtocolReader {
       stop()
       // The error listener stays: a late reset on a refused socket must not crash us.
       socket.on('error', () => {})
-      accounting?.track(socket)
       accounting?.refuse(socket, { cause, reason })
       if (this.#limiter.allow(`${cause}: ${reason}`)) {
         this.#options.logger.warn({ cause, reason, listener: this.#options.listener, remote: clientAddressText(socket) }, 'proxy protocol: connection refused')
@@ -106,12 +99,13 @@ export class ProxyProtocolReader {
       socket.destroy()
     }
     // A direct client that sends nothing is what the TLS handshake timeout
-    // would have closed; count it as that.
-    const timer = setTimeout(() => trusted || data.length > 0 ? refuse('timeout') : refuse('handshake', 'timeout'), this.#options.timeoutMs)
+    // (the headers timeout on the plain-HTTP port) would have closed; count it as that.
+    const silent = this.#options.listener === 'https' ? 'handshake' : 'headers'
+    const timer = setTimeout(() => trusted || data.length > 0 ? refuse('timeout') : refuse(silent, 'timeout'), this.#options.timeoutMs)
     const onError = (error: NodeJS.ErrnoException): void => {
       stop()
       socket.on('error', () => {})
-      if (countAll) accounting?.blame(socket, error)
+      accounting?.blame(socket, error)
       socket.destroy()
     }
     // A proxy stopped sending mid-header. An empty connection (a TCP health
