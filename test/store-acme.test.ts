@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { tempDir } from './helpers/certificates.js'
 import { gatedForwarder } from './helpers/gated-forwarder.js'
-import { acmeArgs, freePort, names, ports, startPebble, type Pebble } from './helpers/pebble.js'
+import { acmeArgs, freePort, names, startPebble, type Pebble } from './helpers/pebble.js'
 import { startRedis, type RedisServer } from './helpers/redis-server.js'
 import { startSeraph, type LogLine, type SeraphProcess } from './helpers/seraph-process.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
@@ -22,12 +22,14 @@ function storeKeyFile (t: Teardown): string {
 
 interface Host { readonly seraph: SeraphProcess, readonly port: number, readonly redirectPort: number, readonly stateDir: string }
 
-async function startHost (t: Teardown, pebble: Pebble, redis: RedisServer, keyFile: string, options: { http: boolean, stateDir?: string, ports?: { port: number, redirectPort: number } }): Promise<Host> {
-  const { port, redirectPort } = options.ports ?? await ports()
+// Ports 0: pebble reaches a host through a gated forwarder, which learns the
+// host's ports from its ready line (picking free ports for it raced with
+// other tests' processes in CI: SERAPH_ERR_PORT_IN_USE).
+async function startHost (t: Teardown, pebble: Pebble, redis: RedisServer, keyFile: string, options: { http: boolean, stateDir?: string }): Promise<Host> {
   const stateDir = options.stateDir ?? tempDir(t)
-  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, [name]), '--port', String(port),
-    ...(options.http ? ['--redirect-port', String(redirectPort)] : []), '--store', redis.url(), '--store-key-file', keyFile])
-  return { seraph, port, redirectPort, stateDir }
+  const { seraph, port, ready } = await startSeraph(t, [...acmeArgs(pebble, stateDir, [name]), '--port', '0',
+    ...(options.http ? ['--redirect-port', '0'] : []), '--store', redis.url(), '--store-key-file', keyFile])
+  return { seraph, port, redirectPort: options.http ? ready.redirectPort as number : 0, stateDir }
 }
 
 const is = (msg: string, serial?: unknown) => (line: LogLine): boolean => line.msg === msg && (serial === undefined || line.serial === serial)
@@ -77,9 +79,10 @@ t.test('three hosts started together: one order; the CA reaches a host that did 
 t.test('a host started later adopts the stored certificate without ordering; restarted while Redis is down it serves it at once', async (t) => {
   const redis = await startRedis(t)
   const keyFile = storeKeyFile(t)
-  const { port, redirectPort } = await ports()
-  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
-  const a = await startHost(t, pebble, redis, keyFile, { http: true, ports: { port, redirectPort } })
+  const toA = await gatedForwarder(t)
+  const pebble = await startPebble(t, { httpPort: toA.port, tlsPort: await freePort() })
+  const a = await startHost(t, pebble, redis, keyFile, { http: true })
+  toA.release({ port: a.redirectPort })
   const obtained = await a.seraph.waitForLine(is('certificate obtained'), 'certificate obtained', 60_000)
 
   const b = await startHost(t, pebble, redis, keyFile, { http: true })
@@ -135,10 +138,12 @@ t.test('TLS-ALPN-01: a renewal reaches every host, under load, with one order pe
 t.test('started while Redis is down: serves its temporary certificate, the order waits, and goes on once Redis is back', async (t) => {
   const redis = await startRedis(t)
   const keyFile = storeKeyFile(t)
-  const { port, redirectPort } = await ports()
-  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  const toHost = await gatedForwarder(t)
+  const pebble = await startPebble(t, { httpPort: toHost.port, tlsPort: await freePort() })
   await redis.kill()
-  const host = await startHost(t, pebble, redis, keyFile, { http: true, ports: { port, redirectPort } })
+  const host = await startHost(t, pebble, redis, keyFile, { http: true })
+  toHost.release({ port: host.redirectPort })
+  const { port } = host
   const waits = await host.seraph.waitForLine(is('certificate order waits for the store'), 'the order waits', 30_000)
   t.equal(waits.level, 40, 'one warning')
   t.equal((await probeName(port, name)).status, 200, 'serving meanwhile (temporary certificate)')
