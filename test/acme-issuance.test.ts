@@ -1,5 +1,6 @@
 import t from 'tap'
-import { acmeArgs, freePort, names, ports, startPebble } from './helpers/pebble.js'
+import { startPebbleReaching } from './helpers/gated-forwarder.js'
+import { acmeArgs, names } from './helpers/pebble.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { tempDir } from './helpers/certificates.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
@@ -7,10 +8,10 @@ import { health } from './helpers/admin-metrics.js'
 import { readMetrics } from './helpers/admin-metrics.js'
 
 t.test('HTTP-01: two names get certificates under load, chains verify to pebble\'s root', async (t) => {
-  const { port, redirectPort } = await ports()
-  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  const pebble = await startPebbleReaching(t)
   const stateDir = tempDir(t)
-  const { seraph, ready } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', String(port), '--redirect-port', String(redirectPort), '--admin-port', '0'])
+  const { seraph, port, ready } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', '0', '--redirect-port', '0', '--admin-port', '0'])
+  pebble.reach({ port, redirectPort: ready.redirectPort as number })
   const load = nameLoad(port, names)
   for (const name of names) {
     const line = await seraph.waitForLine((l) => l.msg === 'certificate obtained' && (l.names as string[]).includes(name), `certificate obtained for ${name}`, 60_000)
@@ -37,10 +38,10 @@ t.test('HTTP-01: two names get certificates under load, chains verify to pebble\
 /** The first /healthz `next` of the first name; waits (a condition, not a fixed time) until seraph planned it. */
 
 t.test('TLS-ALPN-01 with no plain-HTTP listener', async (t) => {
-  const port = await freePort()
-  const pebble = await startPebble(t, { httpPort: await freePort(), tlsPort: port })
+  const pebble = await startPebbleReaching(t)
   const stateDir = tempDir(t)
-  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', String(port)])
+  const { seraph, port } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', '0'])
+  pebble.reach({ port })
   const load = nameLoad(port, names)
   for (const name of names) {
     await seraph.waitForLine((l) => l.msg === 'certificate obtained' && (l.names as string[]).includes(name), `certificate obtained for ${name}`, 60_000)

@@ -1,14 +1,15 @@
 import t from 'tap'
-import { acmeArgs, names, ports, startPebble } from './helpers/pebble.js'
+import { startPebbleReaching } from './helpers/gated-forwarder.js'
+import { acmeArgs, names } from './helpers/pebble.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { tempDir } from './helpers/certificates.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
 
 t.test('renewal of a short certificate under load: the serial changes in every worker', async (t) => {
-  const { port, redirectPort } = await ports()
-  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port, validitySeconds: 24 })
+  const pebble = await startPebbleReaching(t, { validitySeconds: 24 })
   const stateDir = tempDir(t)
-  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names.slice(0, 1)), '--port', String(port), '--redirect-port', String(redirectPort)])
+  const { seraph, port, ready } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names.slice(0, 1)), '--port', '0', '--redirect-port', '0'])
+  pebble.reach({ port, redirectPort: ready.redirectPort as number })
   const obtained = await seraph.waitForLine((l) => l.msg === 'certificate obtained', 'certificate obtained', 60_000)
   const load = nameLoad(port, names.slice(0, 1))
   const renewed = await seraph.waitForLine((l) => l.msg === 'certificate renewed', 'certificate renewed', 60_000)
@@ -36,10 +37,10 @@ t.test('SNI with two manual pairs: each name its certificate, no SNI or an unkno
 })
 
 t.test('a worker killed and a SIGHUP reload during an order: the order still completes', async (t) => {
-  const { port, redirectPort } = await ports()
-  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  const pebble = await startPebbleReaching(t)
   const stateDir = tempDir(t)
-  const { seraph } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', String(port), '--redirect-port', String(redirectPort)])
+  const { seraph, port, ready } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names), '--port', '0', '--redirect-port', '0'])
+  pebble.reach({ port, redirectPort: ready.redirectPort as number })
   // Right after ready the first order is running: kill a worker, then reload.
   const victim = seraph.liveWorkerPids()[0] as number
   process.kill(victim, 'SIGKILL')

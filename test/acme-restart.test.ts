@@ -1,5 +1,6 @@
 import t from 'tap'
-import { acmeArgs, freePort, names, ports, startPebble } from './helpers/pebble.js'
+import { startPebbleReaching } from './helpers/gated-forwarder.js'
+import { acmeArgs, freePort, names } from './helpers/pebble.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { tempDir } from './helpers/certificates.js'
 import { probeName } from './helpers/sni-probe.js'
@@ -17,11 +18,11 @@ async function plannedStep (adminUrl: string): Promise<{ action: string, at: str
 }
 
 t.test('restart with the same --state-dir serves the stored certificate, no new order', async (t) => {
-  const { port, redirectPort } = await ports()
-  const pebble = await startPebble(t, { httpPort: redirectPort, tlsPort: port })
+  const pebble = await startPebbleReaching(t)
   const stateDir = tempDir(t)
-  const args = [...acmeArgs(pebble, stateDir, names.slice(0, 1)), '--port', String(port), '--redirect-port', String(redirectPort)]
+  const args = [...acmeArgs(pebble, stateDir, names.slice(0, 1)), '--port', '0', '--redirect-port', '0']
   const first = await startSeraph(t, args)
+  pebble.reach({ port: first.port, redirectPort: first.ready.redirectPort as number })
   const obtained = await first.seraph.waitForLine((l) => l.msg === 'certificate obtained', 'certificate obtained', 60_000)
   first.seraph.signal('SIGTERM')
   await first.seraph.exited
@@ -35,7 +36,7 @@ t.test('restart with the same --state-dir serves the stored certificate, no new 
   const next = await plannedStep(second.ready.adminUrl as string)
   t.equal(next.action, 'renew')
   t.ok(Date.parse(next.at) > Date.now() + 86_400_000, `renewal planned for ${next.at}`)
-  const probe = await probeName(port, names[0], await pebble.root())
+  const probe = await probeName(second.port, names[0], await pebble.root())
   t.equal(probe.serial, obtained.serial, 'the first handshake after ready has the stored certificate')
   t.ok(probe.authorized)
   t.ok(second.seraph.lines.some((l) => l.msg === 'stored certificate loaded'))

@@ -1,5 +1,5 @@
 import { connect, createServer, type Socket } from 'node:net'
-import { freePort } from './pebble.js'
+import { startPebble, type Pebble, type PebbleOptions } from './pebble.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -38,11 +38,35 @@ export async function gatedForwarder (t: Teardown): Promise<GatedForwarder> {
       client.resume()
     }, () => {})
   })
-  const port = await freePort()
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
   t.teardown(() => {
     for (const socket of sockets) socket.destroy()
     server.close()
   })
   return { port, connections: () => connections, release: (to) => release(to) }
+}
+
+/** {@link startPebble}'s CA whose validations wait for {@link PebbleReaching.reach}. */
+export interface PebbleReaching extends Pebble {
+  /** Sends every HTTP-01 validation to `redirectPort` and every TLS-ALPN-01 one to `port` (seraph's, read from its ready line). */
+  reach (seraph: { readonly port: number, readonly redirectPort?: number }): void
+}
+
+/**
+ * pebble for one seraph that listens on port 0: its validation connections
+ * wait in two gated forwarders until the test names seraph's ports. Picking
+ * free ports for seraph before it starts raced with other tests' processes
+ * (SERAPH_ERR_PORT_IN_USE in CI).
+ */
+export async function startPebbleReaching (t: Teardown, options: Omit<PebbleOptions, 'httpPort' | 'tlsPort'> = {}): Promise<PebbleReaching> {
+  const http = await gatedForwarder(t)
+  const tls = await gatedForwarder(t)
+  const pebble = await startPebble(t, { ...options, httpPort: http.port, tlsPort: tls.port })
+  return Object.assign(pebble, {
+    reach ({ port, redirectPort }: { readonly port: number, readonly redirectPort?: number }) {
+      tls.release({ port })
+      if (redirectPort !== undefined) http.release({ port: redirectPort })
+    }
+  })
 }

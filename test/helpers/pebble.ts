@@ -132,11 +132,6 @@ export async function startPebble (t: Teardown, options: PebbleOptions): Promise
 /** The names the ACME tests order certificates for (pebble's DNS answers 127.0.0.1 for all). */
 export const names = ['a.blog.test', 'b.blog.test']
 
-/** Free ports for seraph's HTTPS and redirect listeners, known before pebble's config is written. */
-export async function ports (): Promise<{ port: number, redirectPort: number }> {
-  return { port: await freePort(), redirectPort: await freePort() }
-}
-
 /** seraph's flags for automatic HTTPS against `pebble`. */
 export function acmeArgs (pebble: { directoryUrl: string, caFile: string }, stateDir: string, domains: readonly string[]): string[] {
   return [...domains.flatMap((d) => ['--domain', d]), '--acme-directory', pebble.directoryUrl, '--acme-ca', pebble.caFile, '--state-dir', stateDir, '--workers', '2']
