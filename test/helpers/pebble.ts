@@ -75,6 +75,18 @@ function run (t: Teardown, command: string, args: string[], env: NodeJS.ProcessE
  * `httpPort`/`tlsPort`. Both are killed in teardown.
  */
 export async function startPebble (t: Teardown, options: PebbleOptions): Promise<Pebble> {
+  // Its ports are picked free, then bound by pebble: another test's process
+  // can take one in between (a port-0 bind); then it starts again on others.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPebbleOnce(t, options)
+    } catch (err) {
+      if (attempt >= 5 || !/address already in use/i.test((err as Error).message)) throw err
+    }
+  }
+}
+
+async function startPebbleOnce (t: Teardown, options: PebbleOptions): Promise<Pebble> {
   const dir = tempDir(t, 'seraph-pebble-')
   const cert = await makeCertificate(dir, 'tls', { hosts: ['localhost', '127.0.0.1'] })
   const [dnsPort, dnsManagementPort, acmePort, managementPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
@@ -111,12 +123,35 @@ export async function startPebble (t: Teardown, options: PebbleOptions): Promise
     }, timeoutMs)
     if (!check()) waiters.add(waiter)
   })
-  run(t, 'pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
+  // A process that exits while we wait for its ready line fails the wait at once, with its output.
+  const exitedEarly = (child: ChildProcess): Promise<never> => new Promise((_resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${String(child.spawnfile)} exited (${String(code)}) before it was ready:\n${lines.join('\n')}`)))
+  })
+  const dns = run(t, 'pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
     '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagementPort}`], {}, lines, onLine)
-  await waitForLine(/Creating TCP and UDP DNS-01 challenge server on 127\.0\.0\.1|DNS-01.*127\.0\.0\.1/)
+  const dnsExited = exitedEarly(dns)
+  dnsExited.catch(() => {})
+  const dnsReady = waitForLine(/Creating TCP and UDP DNS-01 challenge server on 127\.0\.0\.1|DNS-01.*127\.0\.0\.1/)
+  dnsReady.catch(() => {})
+  try {
+    await Promise.race([dnsExited, dnsReady])
+  } catch (err) {
+    kill(dns)
+    throw err
+  }
   // Default nonce rejection stays on (5 %): the client must survive badNonce.
-  run(t, 'pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], { PEBBLE_VA_NOSLEEP: '1', ...(options.authzReusePercent === undefined ? {} : { PEBBLE_AUTHZREUSE: String(options.authzReusePercent) }) }, lines, onLine)
-  await waitForLine(/Listening on: 127\.0\.0\.1:\d+/)
+  const ca = run(t, 'pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], { PEBBLE_VA_NOSLEEP: '1', ...(options.authzReusePercent === undefined ? {} : { PEBBLE_AUTHZREUSE: String(options.authzReusePercent) }) }, lines, onLine)
+  const caExited = exitedEarly(ca)
+  caExited.catch(() => {})
+  const caReady = waitForLine(/Listening on: 127\.0\.0\.1:\d+/)
+  caReady.catch(() => {})
+  try {
+    await Promise.race([dnsExited, caExited, caReady])
+  } catch (err) {
+    kill(dns)
+    kill(ca)
+    throw err
+  }
   const agent = new Agent({ connect: { ca: cert.ca === undefined ? undefined : (await import('node:fs')).readFileSync(cert.ca) } })
   t.teardown(() => agent.close())
   return {

@@ -24,7 +24,7 @@ export interface RedisServer {
  * its own process group; killed in teardown and when the test process dies.
  */
 export async function startRedis (t: Teardown): Promise<RedisServer> {
-  const port = await freePort()
+  let port = await freePort()
   let child: ChildProcess | undefined
   let forget = (): void => {}
   const stop = (): void => {
@@ -38,13 +38,28 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
     child = started
     forget = onTestExit(() => killGroup(started.pid))
     const lines = createInterface({ input: started.stdout! })
+    let output = ''
     await new Promise<void>((resolve, reject) => {
-      lines.on('line', (line) => { if (/Ready to accept connections/.test(line)) resolve() })
-      started.once('exit', (code) => reject(new Error(`redis-server exited with ${String(code)} before it was ready`)))
+      lines.on('line', (line) => {
+        output += `${line}\n`
+        if (/Ready to accept connections/.test(line)) resolve()
+      })
+      started.once('exit', (code) => reject(new Error(`redis-server exited with ${String(code)} before it was ready: ${output}`)))
     })
   }
-  await launch()
   t.teardown(stop)
+  // The port is picked free, then bound by redis-server: another test's
+  // process can take it in between (a port-0 bind); then again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch()
+      break
+    } catch (err) {
+      forget()
+      if (attempt >= 5 || !/Address already in use/i.test((err as Error).message)) throw err
+      port = await freePort()
+    }
+  }
   return {
     port,
     url: (db = 0) => `redis://127.0.0.1:${port}/${db}`,
