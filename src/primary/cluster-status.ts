@@ -1,7 +1,9 @@
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import type { AdminSource } from './admin-server.js'
 import { WorkerReports } from './reports-from-workers.js'
 import type { WorkerPool, WorkerState } from './worker-pool.js'
+
+type ReloadResult = 'done' | 'refused' | 'failed'
 
 export interface ExtraStatus {
   readonly registry: Registry
@@ -22,36 +24,61 @@ export interface ClusterStatusOptions {
 /**
  * The admin listener's view of the cluster: every worker's counters, merged
  * with prom-client's AggregatorRegistry, the primary's own, and per-worker state.
+ *
+ * The primary's own counts are plain fields until the first scrape: only then
+ * is prom-client loaded, so a primary without --admin-port never holds it
+ * (~12 MiB of RSS, bench/README.md "Memory: the primary").
  */
 export class ClusterStatus implements AdminSource {
   readonly #pool: WorkerPool
   readonly #wanted: () => number
   readonly #stopping: () => boolean
   readonly reports = new WorkerReports()
-  readonly #registry = new Registry()
-  readonly #restarts = new Counter({ name: 'seraph_worker_restarts_total', help: 'Workers replaced after an unexpected exit', registers: [this.#registry] })
-  readonly #reloads = new Counter({ name: 'seraph_reloads_total', help: 'Rolling reloads, by result', labelNames: ['result'], registers: [this.#registry] })
+  readonly #sessions: () => number
+  #restarts = 0
+  readonly #reloads = new Map<ReloadResult, number>()
+  #registry: Promise<Registry> | undefined
 
   readonly #extrasNow: () => ReadonlyArray<ExtraStatus | undefined>
 
   constructor (options: ClusterStatusOptions) {
-    const { sessions } = options
+    this.#sessions = options.sessions
     this.#extrasNow = options.extras ?? (() => [])
     this.#pool = options.pool
     this.#wanted = options.wanted
     this.#stopping = options.stopping
-    const listening = new Gauge({
-      name: 'seraph_workers_listening',
-      help: 'Workers accepting connections',
-      registers: [this.#registry],
-      collect: () => { listening.set(this.#pool.serving().length) }
+  }
+
+  // Every value is read from the fields above at each scrape (collect).
+  async #primaryRegistry (): Promise<Registry> {
+    const { Counter, Gauge, Registry } = await import('prom-client')
+    const registry = new Registry()
+    const registers = [registry]
+    const restarts = (): number => this.#restarts
+    const reloads = (): ReadonlyMap<ReloadResult, number> => this.#reloads
+    const listening = (): number => this.#pool.serving().length
+    const sessions = this.#sessions
+    /* eslint-disable no-new -- each metric registers itself and is read at every scrape */
+    new Counter({
+      name: 'seraph_worker_restarts_total',
+      help: 'Workers replaced after an unexpected exit',
+      registers,
+      collect () { this.reset(); this.inc(restarts()) }
     })
-    const cached = new Gauge({
-      name: 'seraph_tls_session_cache_entries',
-      help: 'TLS sessions in the cache shared by all workers',
-      registers: [this.#registry],
-      collect: () => { cached.set(sessions()) }
+    new Counter({
+      name: 'seraph_reloads_total',
+      help: 'Rolling reloads, by result',
+      labelNames: ['result'],
+      registers,
+      collect () {
+        this.reset()
+        for (const [result, count] of reloads()) this.inc({ result }, count)
+      }
     })
+    new Gauge({ name: 'seraph_workers_listening', help: 'Workers accepting connections', registers, collect () { this.set(listening()) } })
+    new Gauge({ name: 'seraph_tls_session_cache_entries', help: 'TLS sessions in the cache shared by all workers', registers, collect () { this.set(sessions()) } })
+    /* eslint-enable no-new */
+    return registry
   }
 
   // Read at each scrape: ACME's status exists only once the primary started it.
@@ -60,11 +87,11 @@ export class ClusterStatus implements AdminSource {
   }
 
   workerRestarted (): void {
-    this.#restarts.inc()
+    this.#restarts++
   }
 
-  reloaded (result: 'done' | 'refused' | 'failed'): void {
-    this.#reloads.inc({ result })
+  reloaded (result: ReloadResult): void {
+    this.#reloads.set(result, (this.#reloads.get(result) ?? 0) + 1)
   }
 
   async #collect () {
@@ -78,7 +105,10 @@ export class ClusterStatus implements AdminSource {
     const reports = await this.#collect()
     const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
     const extra = await Promise.all(this.#extras().map((source) => source.registry.getMetricsAsJSON()))
-    return AggregatorRegistry.aggregate([...perWorker, await this.#registry.getMetricsAsJSON(), ...extra]).metrics()
+    this.#registry ??= this.#primaryRegistry()
+    const own = await (await this.#registry).getMetricsAsJSON()
+    const { AggregatorRegistry } = await import('prom-client')
+    return AggregatorRegistry.aggregate([...perWorker, own, ...extra]).metrics()
   }
 
   async health (): Promise<{ healthy: boolean, [field: string]: unknown }> {
