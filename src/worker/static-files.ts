@@ -93,7 +93,12 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
         return sendCached(request, reply, resolution.file, options.responses)
     }
   }
-  app.get('/*', handler)
+  // HEAD is routed here itself rather than through Fastify's generated HEAD
+  // route, whose onSend hook (fastify/lib/head-route.js) gives any bodiless
+  // answer `content-length: 0`, a 304 too: RFC 9110 §8.6 allows a 304's
+  // Content-Length only with the length a 200 would have. Node sends no body
+  // for HEAD, and Fastify and send set the length a GET would have.
+  app.route({ method: ['GET', 'HEAD'], url: '/*', exposeHeadRoute: false, handler })
   return cache
 }
 
