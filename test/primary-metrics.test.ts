@@ -1,7 +1,6 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import t from 'tap'
-import { makeCertificate, tempDir } from './helpers/certificates.js'
+import { swappableCertificate } from './helpers/certificates.js'
 import { readMetrics } from './helpers/admin-metrics.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { probeTls } from './helpers/tls-probe.js'
@@ -10,13 +9,7 @@ import { probeTls } from './helpers/tls-probe.js'
 // metrics from them at the first scrape (cluster-status.ts): these are the
 // values a scrape must show after the events that move them.
 t.test('the primary\'s metrics count restarts, reloads by result, listening workers and cached TLS sessions', async (t) => {
-  const dir = tempDir(t)
-  const pair = await makeCertificate(dir, 'primary-metrics')
-  const cert = join(dir, 'cert.pem')
-  const key = join(dir, 'key.pem')
-  copyFileSync(pair.cert, cert)
-  copyFileSync(pair.key, key)
-  const ca = readFileSync(pair.ca)
+  const { cert, key, ca } = await swappableCertificate(t)
   const { seraph, port, ready } = await startSeraph(t, ['--workers', '2', '--admin-port', '0', '--cert', cert, '--key', key])
   const adminUrl = ready.adminUrl as string
 

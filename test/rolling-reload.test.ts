@@ -1,9 +1,9 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { Client, request } from 'undici'
 import { bundledPublicDir } from '../src/shared/package-info.js'
-import { makeCertificate, tempDir } from './helpers/certificates.js'
+import { makeCertificate, swappableCertificate } from './helpers/certificates.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startLoad } from './helpers/load.js'
 import { reloadOrder, startSeraph } from './helpers/seraph-process.js'
@@ -40,13 +40,7 @@ t.test('5 rolling reloads under keep-alive and new-connection load: zero failed 
 })
 
 t.test('SIGHUP with a broken certificate: refused, the old workers keep serving', async (t) => {
-  const dir = tempDir(t)
-  const good = await makeCertificate(dir, 'good')
-  const cert = join(dir, 'cert.pem')
-  const key = join(dir, 'key.pem')
-  copyFileSync(good.cert, cert)
-  copyFileSync(good.key, key)
-  const ca = readFileSync(good.ca)
+  const { cert, key, ca } = await swappableCertificate(t)
   const { seraph, port } = await startSeraph(t, [...flags, '--cert', cert, '--key', key])
   const before = seraph.liveWorkerPids()
   writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n')
@@ -61,26 +55,21 @@ t.test('SIGHUP with a broken certificate: refused, the old workers keep serving'
 })
 
 t.test('certificate swap: new handshakes see the new certificate, an old connection finishes its request', async (t) => {
-  const dir = tempDir(t)
-  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => makeCertificate(dir, name)))
-  const cert = join(dir, 'cert.pem')
-  const key = join(dir, 'key.pem')
-  copyFileSync(a!.cert, cert)
-  copyFileSync(a!.key, key)
-  const cas = [a!, b!, c!].map((pair) => readFileSync(pair.ca))
+  const { dir, cert, key, use, first: a } = await swappableCertificate(t, 'a')
+  const [b, c] = await Promise.all(['b', 'c'].map((name) => makeCertificate(dir, name)))
+  const cas = [a, b!, c!].map((pair) => readFileSync(pair.ca))
   const fingerprint = async (): Promise<string> => (await probeTls(port, { ca: cas, version: 'TLSv1.3' })).fingerprint256
   const { seraph, port } = await startSeraph(t, [...flags, '--shutdown-timeout', '20s', '--cert', cert, '--key', key])
   const { X509Certificate } = await import('node:crypto')
   const print = (file: string): string => new X509Certificate(readFileSync(file)).fingerprint256
-  t.equal(await fingerprint(), print(a!.cert))
+  t.equal(await fingerprint(), print(a.cert))
 
   // A download in flight on an old connection, read only after the swap.
   const old = new Client(`https://127.0.0.1:${port}`, { connect: { ca: cas } })
   t.teardown(() => old.destroy())
   const download = await request(`https://127.0.0.1:${port}/images/wallpaper-2560.png`, { dispatcher: old })
 
-  copyFileSync(b!.cert, cert)
-  copyFileSync(b!.key, key)
+  use(b!)
   const done = seraph.nextLine((l) => l.msg === 'reload complete', 'reload complete')
   seraph.signal('SIGHUP')
   await done
@@ -90,8 +79,7 @@ t.test('certificate swap: new handshakes see the new certificate, an old connect
 
   // SIGUSR2: swapped in place, same workers, no connection dropped.
   const workers = seraph.liveWorkerPids()
-  copyFileSync(c!.cert, cert)
-  copyFileSync(c!.key, key)
+  use(c!)
   const applied = Promise.all(workers.map((pid) => seraph.nextLine((l) => l.msg === 'certificate reloaded' && l.pid === pid, `worker ${pid} applied it`)))
   seraph.signal('SIGUSR2')
   await applied

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateCertificate, type GenerateOptions } from '../../src/primary/certificate-generator.js'
@@ -25,4 +25,22 @@ export async function makeCertificate (parent: string, name: string, options: Om
   mkdirSync(dir, { recursive: true })
   await generateCertificate({ dir, ...options })
   return { dir, cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), ca: join(dir, 'ca.pem') }
+}
+
+/**
+ * A generated pair copied to `cert.pem`/`key.pem` of a fresh temporary
+ * directory, the files seraph is started with; `use` copies another pair
+ * over them (a certificate swap before a reload).
+ */
+export async function swappableCertificate (t: Teardown, name = 'first') {
+  const dir = tempDir(t)
+  const first = await makeCertificate(dir, name)
+  const cert = join(dir, 'cert.pem')
+  const key = join(dir, 'key.pem')
+  const use = (pair: TestCertificate): void => {
+    copyFileSync(pair.cert, cert)
+    copyFileSync(pair.key, key)
+  }
+  use(first)
+  return { dir, cert, key, first, ca: readFileSync(first.ca), use }
 }
