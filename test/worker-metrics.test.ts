@@ -17,3 +17,19 @@ t.test('dropped log lines are a counter read at every scrape', async (t) => {
   t.equal(await droppedValue(metrics), 7, 'follows the batcher\'s count')
   t.equal(await droppedValue(metrics), 7, 'a scrape without new drops adds nothing')
 })
+
+t.test('responses are counted by status, the same at every scrape until more come', async (t) => {
+  const metrics = new WorkerMetrics(2)
+  const values = async (): Promise<Record<string, number>> => {
+    const metric = (await metrics.snapshot()).find((m) => m.name === 'seraph_http_requests_total')
+    return Object.fromEntries((metric?.values ?? []).filter((v) => v.labels.worker === '2').map((v) => [String(v.labels.status), v.value]))
+  }
+  t.same(await values(), {}, 'no series before the first response')
+  for (const status of [200, 200, 304, 404, 200]) metrics.response(status)
+  t.same(await values(), { 200: 3, 304: 1, 404: 1 })
+  t.same(await values(), { 200: 3, 304: 1, 404: 1 }, 'a second scrape adds nothing')
+  metrics.response(404)
+  t.same(await values(), { 200: 3, 304: 1, 404: 2 }, 'a new response is in the next scrape')
+  const all = (await metrics.snapshot()).find((m) => m.name === 'seraph_http_requests_total')?.values.filter((v) => v.labels.worker === 'all')
+  t.same(all?.map((v) => [v.labels.status, v.value]), [['200', 3], ['304', 1], ['404', 2]], 'and as worker="all" for the totals')
+})
