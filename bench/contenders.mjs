@@ -21,6 +21,9 @@ import { freePort, startProcess, stopProcess, waitUntil } from './processes.mjs'
  * @property {Buffer} ca the CA that signed the certificate
  * @property {string} tmpDir removed after the run
  * @property {number} cores workers for the multi-process contenders
+ * @property {string[]} [launcher] a command that runs node, e.g. valgrind and
+ *   its flags (bench/instructions.mjs); only the Node contenders take it
+ * @property {number} [readyTimeoutMs] how long a start may take (default 20 s)
  *
  * @typedef {object} ServerCounters seraph's own counts, from its metrics
  * @property {number} connections TLS connections it accepted
@@ -44,7 +47,19 @@ import { freePort, startProcess, stopProcess, waitUntil } from './processes.mjs'
 
 /** @typedef {import('./scenarios.mjs').Protocol} Protocol */
 
-const readyTimeoutMs = 20_000
+const defaultReadyTimeoutMs = 20_000
+
+/**
+ * `node <args>`, or the same behind ctx.launcher.
+ * @param {BenchContext} ctx
+ * @param {string[]} args
+ */
+function nodeCommand (ctx, args) {
+  const [command, ...launcherArgs] = ctx.launcher ?? []
+  return command === undefined
+    ? { command: process.execPath, args }
+    : { command, args: [...launcherArgs, process.execPath, ...args] }
+}
 
 /** @returns {Promise<ServerCounters | undefined>} */
 async function noCounters () { return undefined }
@@ -55,27 +70,27 @@ async function noCounters () { return undefined }
  * @param {number} workers
  * @param {string} [nodeOptions] NODE_OPTIONS for the primary and its workers
  *   (`npm run bench:ab -- --node-options`: V8 flags against the defaults)
+ * @param {Protocol[]} [protocols] the scenarios it runs in; seraph-1 is about
+ *   new connections with N workers, where HTTP/1.1 is enough
  * @returns {Contender}
  */
-function seraph (id, workers, nodeOptions = undefined) {
+function seraph (id, workers, nodeOptions = undefined, protocols = workers === 1 ? ['h1'] : ['h1', 'h2']) {
   return {
     id,
     label: `seraph (${workers} worker${workers === 1 ? '' : 's'}${nodeOptions === undefined ? '' : `, NODE_OPTIONS=${nodeOptions}`})`,
     description: `node dist/src/cli.js --workers ${workers}, access log on (to a file), from a copy of dist/ taken at the start`,
     skipped: undefined,
-    // seraph-1 is about new connections with N workers: HTTP/1.1 is enough.
-    protocols: workers === 1 ? ['h1'] : ['h1', 'h2'],
+    protocols,
     async start (ctx) {
       const port = await freePort()
       let adminPort = await freePort()
       while (adminPort === port) adminPort = await freePort()
       const proc = startProcess({
         name: this.label,
-        command: process.execPath,
-        args: [join(ctx.seraphDir, 'dist/src/cli.js'),
+        ...nodeCommand(ctx, [join(ctx.seraphDir, 'dist/src/cli.js'),
           '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers),
           '--root', ctx.root, '--cert', ctx.certPath, '--key', ctx.keyPath,
-          '--admin-port', String(adminPort)],
+          '--admin-port', String(adminPort)]),
         cwd: ctx.seraphDir,
         ...(nodeOptions === undefined ? {} : { env: { ...process.env, NODE_OPTIONS: nodeOptions } }),
         // The access log stays on, as in production; it goes to a file.
@@ -88,7 +103,7 @@ function seraph (id, workers, nodeOptions = undefined) {
         await waitUntil(proc, async () => {
           if (proc.lines.some((line) => line.includes('"msg":"ready"'))) return true
           return metricValue(await httpGetText(metricsUrl), 'seraph_workers_listening') === workers ? true : undefined
-        }, readyTimeoutMs)
+        }, ctx.readyTimeoutMs ?? defaultReadyTimeoutMs)
       } catch (err) {
         await stop()
         throw err
@@ -122,8 +137,7 @@ function seraph (id, workers, nodeOptions = undefined) {
 async function startWithReadyLine (spec, ctx) {
   const proc = startProcess({
     name: spec.name,
-    command: process.execPath,
-    args: [join(ctx.repoRoot, spec.script)],
+    ...nodeCommand(ctx, [join(ctx.repoRoot, spec.script)]),
     cwd: ctx.repoRoot,
     env: { ...process.env, ...spec.env }
   })
@@ -133,7 +147,7 @@ async function startWithReadyLine (spec, ctx) {
     port = await waitUntil(proc, () => {
       const line = proc.lines.find((l) => l.includes('"msg":"ready"'))
       return line === undefined ? undefined : /** @type {{ port: number }} */ (JSON.parse(line)).port
-    }, readyTimeoutMs)
+    }, ctx.readyTimeoutMs ?? defaultReadyTimeoutMs)
   } catch (err) {
     await stop()
     throw err
@@ -258,7 +272,7 @@ function nginx (workers) {
         await waitUntil(proc, async () => {
           if (processTree(proc.pid).length < workers + 1) return undefined
           return (await httpsGet(port, '/index.html', ctx.ca)).status === 200 ? true : undefined
-        }, readyTimeoutMs)
+        }, defaultReadyTimeoutMs)
       } catch (err) {
         await stop()
         throw err
@@ -286,6 +300,24 @@ export function contenders (cores) {
     bareHttps('bare-h2-stream', cores, 'none', false, 'stream'),
     fastifyCluster(cores),
     nginx(cores)
+  ]
+}
+
+/**
+ * The Node contenders of `npm run bench:instructions`, one worker each, plus
+ * the HTTP/2 floors with seraph's headers (so the difference is not the
+ * headers' count).
+ * @returns {Contender[]}
+ */
+export function instructionContenders () {
+  return [
+    seraph('seraph', 1, undefined, ['h1', 'h2']),
+    bareHttps('bare-https', 1, 'none'),
+    bareHttps('bare-https-headers', 1, 'none', true),
+    bareHttps('bare-h2-compat', 1, 'none', false, 'compat'),
+    bareHttps('bare-h2-compat-headers', 1, 'none', true, 'compat'),
+    bareHttps('bare-h2-stream', 1, 'none', false, 'stream'),
+    bareHttps('bare-h2-stream-headers', 1, 'none', true, 'stream')
   ]
 }
 
