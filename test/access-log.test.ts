@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import t from 'tap'
-import { logAccess, maxLoggedUrlLength, type AccessFields } from '../src/worker/access-log.js'
+import { formatMs, logAccess, maxLoggedUrlLength, type AccessFields } from '../src/worker/access-log.js'
 
 function capture (level = 'info') {
   const lines: string[] = []
@@ -47,4 +47,22 @@ t.test('a long URL is capped; above info nothing is written', async (t) => {
   const quiet = capture('warn')
   logAccess(quiet.logger, { method: 'GET', http: '1.1', url: '/', status: 200, bytes: 1, ms: 1 })
   t.same(quiet.lines, [])
+})
+
+t.test('the duration is written as JSON writes Math.round(ms * 100) / 100', async (t) => {
+  let differences = 0
+  const check = (ms: number): void => {
+    if (formatMs(ms) !== JSON.stringify(Math.round(ms * 100) / 100)) differences++
+  }
+  // Every hundredth up to 2,000 ms, values between them, and a spread up to the fallback and past it.
+  for (let hundredths = 0; hundredths <= 200_000; hundredths++) {
+    check(hundredths / 100)
+    check(hundredths / 100 + 0.004999)
+  }
+  for (let i = 0; i < 100_000; i++) check(Math.random() * 10 ** (1 + (i % 9)))
+  for (const ms of [0, -0, 0.005, 0.004999, 1e7 - 0.001, 1e7, 5e8, 1e12 + 0.5, Number.MAX_SAFE_INTEGER]) check(ms)
+  t.equal(differences, 0, 'no value written differently')
+  t.equal(formatMs(12.3456), '12.35')
+  t.equal(formatMs(0.1), '0.1')
+  t.equal(formatMs(3), '3')
 })
