@@ -67,10 +67,25 @@ function json (value: string): string {
 export function formatMs (ms: number): string {
   const hundredths = Math.round(ms * 100)
   if (!(hundredths >= 0 && hundredths < 1e9)) return String(hundredths / 100)
-  const whole = Math.floor(hundredths / 100)
-  const frac = hundredths - whole * 100
+  // `| 0`: small integers, whose text V8 makes without its double conversion.
+  const whole = (hundredths / 100) | 0
+  const frac = (hundredths - whole * 100) | 0
   if (frac === 0) return String(whole)
   return frac % 10 === 0 ? `${whole}.${frac / 10}` : `${whole}.${frac < 10 ? '0' : ''}${frac}`
+}
+
+// The epoch time as text, made again only when the millisecond changes:
+// under load many lines share one (a double's text costs ~500 instructions).
+let lastTime = 0
+let lastTimeText = '0'
+
+function timeText (): string {
+  const now = Date.now()
+  if (now !== lastTime) {
+    lastTime = now
+    lastTimeText = String(now)
+  }
+  return lastTimeText
 }
 
 /**
@@ -89,7 +104,7 @@ export function logAccess (logger: Logger, fields: AccessFields): void {
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym]
   // pino leaves out a key whose value is undefined.
   const method = fields.method === undefined ? '' : `"method":${json(fields.method)},`
-  stream?.write(`{"level":${infoLevel},"time":${Date.now()}${bindings ?? ''},${method}` +
+  stream?.write(`{"level":${infoLevel},"time":${timeText()}${bindings ?? ''},${method}` +
     `"http":${json(fields.http)},"url":${JSON.stringify(logged)},"status":${fields.status},"bytes":${fields.bytes},` +
     `"ms":${formatMs(fields.ms)}${fields.scheme === undefined ? '' : `,"scheme":"${fields.scheme}"`}` +
     `${fields.remote === undefined ? '' : `,"remote":${JSON.stringify(fields.remote)}`},"msg":"request"}\n`)
