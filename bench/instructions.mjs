@@ -253,10 +253,14 @@ async function main () {
     }
     for (const contender of chosen.filter((c) => c.protocols.includes(loads[load].protocol))) {
       process.stderr.write(`${contender.label}, ${load}…\n`)
-      const running = await contender.start(ctx)
-      const pidsBefore = new Set(perfMaps())
+      // Before the start: node writes its map as soon as it runs.
+      const mapsBefore = new Set(perfMaps())
+      /** @type {import('./contenders.mjs').Running | undefined} */
+      let running
       try {
-        const workers = processTree(running.pid).filter((stat) => stat.ppid === running.pid)
+        running = await contender.start(ctx)
+        const primary = running.pid
+        const workers = processTree(primary).filter((stat) => stat.ppid === primary)
         if (workers.length !== 1) throw new Error(`${contender.label}: expected one worker, found ${workers.length}`)
         const worker = /** @type {{ pid: number }} */ (workers[0]).pid
         await sendRequests(load, running.port, warmupRequests)
@@ -277,10 +281,10 @@ async function main () {
         for (const [name, cost] of base.byFunction) if (!long.byFunction.has(name)) byFunction.set(name, -cost)
         results.push({ contender: contender.label, load, perRequest: (long.total - base.total) / options.requests, unsteady: unsteadyShare(byFunction) / options.requests, byFunction })
       } finally {
-        await running.stop()
+        await running?.stop()
         rmSync(cgDir, { recursive: true, force: true })
         mkdirSync(cgDir)
-        for (const map of perfMaps()) if (!pidsBefore.has(map)) rmSync(map, { force: true })
+        for (const map of perfMaps()) if (!mapsBefore.has(map)) rmSync(map, { force: true })
       }
     }
   }
