@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util'
 import { contenderIds, contenders as allContenders, seraphWithNodeOptions } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
+import { parseIdList } from './id-list.mjs'
 import { runLoad } from './load.mjs'
 import { median } from './report.mjs'
 import { killAllStarted } from './processes.mjs'
@@ -62,10 +63,9 @@ function parseOptions () {
     process.stdout.write(usage)
     process.exit(0)
   }
-  const ids = (values.contenders ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const ids = parseIdList(values.contenders, contenderIds, 'contender', fail) ?? []
   const nodeOptions = values['node-options']
   if (ids.length + (nodeOptions === undefined ? 0 : 1) < 2) fail('--contenders needs two or more ids, e.g. --contenders seraph,bare-https')
-  for (const id of ids) if (!contenderIds.includes(id)) fail(`unknown contender ${id}; known: ${contenderIds.join(', ')}`)
   const scenario = scenarios.find((s) => s.id === values.scenario)
   if (scenario === undefined) fail(`unknown scenario ${values.scenario}; known: ${scenarios.map((s) => s.id).join(', ')}`)
   const rounds = Number(values.rounds)

@@ -23,6 +23,7 @@ import { instructionContenders } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { processTree } from './cpu.mjs'
 import { h2loadMissing } from './h2load.mjs'
+import { parseIdList } from './id-list.mjs'
 import { killAllStarted } from './processes.mjs'
 import { formatTable } from './table.mjs'
 
@@ -78,8 +79,7 @@ function parseOptions () {
     process.exit(0)
   }
   const list = (/** @type {string | undefined} */ text, /** @type {string[]} */ known, /** @type {string} */ what) => {
-    const ids = text === undefined ? known : text.split(',').map((s) => s.trim()).filter((s) => s !== '')
-    for (const id of ids) if (!known.includes(id)) fail(`unknown ${what} ${id}; known: ${known.join(', ')}`)
+    const ids = parseIdList(text, known, what, fail) ?? known
     if (ids.length === 0) fail(`--${what}s needs at least one id`)
     return ids
   }

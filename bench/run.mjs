@@ -16,6 +16,7 @@ import { contenderIds as allContenderIds, contenders as allContenders } from './
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond } from './cpu.mjs'
 import { h2loadMissing, h2loadVersion } from './h2load.mjs'
+import { parseIdList } from './id-list.mjs'
 import { formatHttp2Targets, http2TargetRows } from './http2-targets.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { killAllStarted } from './processes.mjs'
@@ -53,7 +54,10 @@ function cleanUp () {
   tmpDir = ''
 }
 
-/** @param {string} message */
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail (message) {
   process.stderr.write(`bench: ${message}\n`)
   process.exit(1)
@@ -86,15 +90,9 @@ function parseOptions () {
   const durationSec = Math.ceil(number(values.duration, quick ? 2 : 8, 'duration'))
   const warmupSec = Math.ceil(number(values.warmup, 1, 'warmup'))
   const reps = Math.round(number(values.reps, quick ? 1 : 3, 'reps'))
-  const pickList = (/** @type {string | undefined} */ list, /** @type {string[]} */ known, /** @type {string} */ name) => {
-    if (list === undefined) return undefined
-    const ids = list.split(',').map((s) => s.trim()).filter((s) => s !== '')
-    for (const id of ids) if (!known.includes(id)) fail(`unknown ${name} ${id}; known: ${known.join(', ')}`)
-    return ids
-  }
-  const scenarioIds = pickList(values.scenarios, allScenarios.map((s) => s.id), 'scenario')
+  const scenarioIds = parseIdList(values.scenarios, allScenarios.map((s) => s.id), 'scenario', fail)
   const scenarios = allScenarios.filter((s) => scenarioIds === undefined ? !quick || s.quick : scenarioIds.includes(s.id))
-  const contenderIds = pickList(values.contenders, allContenderIds, 'contender')
+  const contenderIds = parseIdList(values.contenders, allContenderIds, 'contender', fail)
   return { quick, durationSec, warmupSec, reps, scenarios, contenderIds }
 }
 
