@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client'
+import type { AggregatorRegistry, Registry } from 'prom-client'
 import type { AdminSource } from './admin-server.js'
 import { WorkerReports } from './reports-from-workers.js'
 import type { WorkerPool, WorkerState } from './worker-pool.js'
@@ -27,7 +27,7 @@ export interface ClusterStatusOptions {
  *
  * The primary's own counts are plain fields until the first scrape: only then
  * is prom-client loaded, so a primary without --admin-port never holds it
- * (~12 MiB of RSS, bench/README.md "Memory: the primary").
+ * (~3 MiB of RSS, bench/README.md "Memory: the primary").
  */
 export class ClusterStatus implements AdminSource {
   readonly #pool: WorkerPool
@@ -37,7 +37,8 @@ export class ClusterStatus implements AdminSource {
   readonly #sessions: () => number
   #restarts = 0
   readonly #reloads = new Map<ReloadResult, number>()
-  #registry: Promise<Registry> | undefined
+  /** prom-client, loaded at the first scrape: the primary's own registry and the aggregator. */
+  #prometheus: Promise<{ registry: Registry, aggregate: typeof AggregatorRegistry.aggregate }> | undefined
 
   readonly #extrasNow: () => ReadonlyArray<ExtraStatus | undefined>
 
@@ -50,8 +51,8 @@ export class ClusterStatus implements AdminSource {
   }
 
   // Every value is read from the fields above at each scrape (collect).
-  async #primaryRegistry (): Promise<Registry> {
-    const { Counter, Gauge, Registry } = await import('prom-client')
+  async #loadPrometheus (): Promise<{ registry: Registry, aggregate: typeof AggregatorRegistry.aggregate }> {
+    const { AggregatorRegistry, Counter, Gauge, Registry } = await import('prom-client')
     const registry = new Registry()
     const registers = [registry]
     const restarts = (): number => this.#restarts
@@ -78,7 +79,7 @@ export class ClusterStatus implements AdminSource {
     new Gauge({ name: 'seraph_workers_listening', help: 'Workers accepting connections', registers, collect () { this.set(listening()) } })
     new Gauge({ name: 'seraph_tls_session_cache_entries', help: 'TLS sessions in the cache shared by all workers', registers, collect () { this.set(sessions()) } })
     /* eslint-enable no-new */
-    return registry
+    return { registry, aggregate: (metrics) => AggregatorRegistry.aggregate(metrics) }
   }
 
   // Read at each scrape: ACME's status exists only once the primary started it.
@@ -105,10 +106,9 @@ export class ClusterStatus implements AdminSource {
     const reports = await this.#collect()
     const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
     const extra = await Promise.all(this.#extras().map((source) => source.registry.getMetricsAsJSON()))
-    this.#registry ??= this.#primaryRegistry()
-    const own = await (await this.#registry).getMetricsAsJSON()
-    const { AggregatorRegistry } = await import('prom-client')
-    return AggregatorRegistry.aggregate([...perWorker, own, ...extra]).metrics()
+    this.#prometheus ??= this.#loadPrometheus()
+    const { registry, aggregate } = await this.#prometheus
+    return aggregate([...perWorker, await registry.getMetricsAsJSON(), ...extra]).metrics()
   }
 
   async health (): Promise<{ healthy: boolean, [field: string]: unknown }> {
