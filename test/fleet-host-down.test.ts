@@ -31,10 +31,11 @@ t.test('SIGKILL one whole host under load: HAProxy takes it out, only its in-fli
   t.comment(`failed ${result.failed} of ${result.ok + result.failed}; connections to ${victim.name} cut: ${cut}; refused and redispatched: ${Number(atEnd.econ) - Number(atKill.econ)}/${Number(atEnd.wredis) - Number(atKill.wredis)}`)
   t.equal(result.failed, failedWhenDown, 'no request failed after HAProxy took the host out')
   t.ok(result.failed <= loops.keepAlive + loops.fresh, `${result.failed} failed: at most one request in flight per client loop`)
-  // Not HAProxy's count of open connections read before the kill: the loops
-  // that open a connection per request can open more to the victim between
-  // that read and the kill (CI: 1 open, 3 failed, 4 cut).
-  t.ok(result.failed <= cut, `no more failures than connections to the dead host that HAProxy saw cut (${cut})`)
+  // No bound from HAProxy's stats on the victim's connections: its open count
+  // read before the kill misses those the per-request loops open in between
+  // (CI: 1 open, 3 failed), its count of cut connections can be 0 when 3
+  // failed (CI), and its sessions opened since count the refused attempts
+  // it redispatched. The two bounds above and the cause below hold.
   t.same(result.errors.filter((e) => / status \d+$/.test(e)), [], 'every failure is a cut connection, never an error answer')
   t.match((await fleet.haproxy.servers()).filter((s) => s.backend === 'seraph').map((s) => [s.server, s.status]),
     [['h1', 'UP'], ['h2', 'DOWN'], ['h3', 'UP']], 'HAProxy: the dead host is DOWN, the others UP')
