@@ -23,12 +23,12 @@ function staticPackages (entry: string): Set<string> {
 }
 
 // Each costs its process memory only when its option asks for it (issue 14).
-// A worker counts every request in prom-client; the primary needs it only
-// to answer a scrape of the admin port (cluster-status.ts).
+// prom-client: the primary and the workers keep plain counts until a scrape
+// of the admin port (cluster-status.ts, worker/metrics.ts).
 const optional = [
   { name: 'ioredis', option: '--store', processes: ['primary', 'worker'] },
   { name: 'acme-client', option: '--domain', processes: ['primary', 'worker'] },
-  { name: 'prom-client', option: 'a scrape of --admin-port', processes: ['primary'] }
+  { name: 'prom-client', option: 'a scrape of --admin-port', processes: ['primary', 'worker'] }
 ]
 
 for (const [process, entry] of [['primary', 'dist/src/cli.js'], ['worker', 'dist/workers/worker.js']] as const) {

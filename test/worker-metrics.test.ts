@@ -33,3 +33,24 @@ t.test('responses are counted by status, the same at every scrape until more com
   const all = (await metrics.snapshot()).find((m) => m.name === 'seraph_http_requests_total')?.values.filter((v) => v.labels.worker === 'all')
   t.same(all?.map((v) => [v.labels.status, v.value]), [['200', 3], ['304', 1], ['404', 2]], 'and as worker="all" for the totals')
 })
+
+t.test('connection counts made before the first scrape are in it, and later ones in the next', async (t) => {
+  const metrics = new WorkerMetrics(4)
+  const values = async (name: string): Promise<Array<[string, number]>> => {
+    const metric = (await metrics.snapshot()).find((m) => m.name === name)
+    return (metric?.values ?? []).filter((v) => v.labels.worker === '4')
+      .map((v) => [[v.labels.cause, v.labels.reason].filter((l) => l !== undefined).join('/'), v.value])
+  }
+  for (let i = 0; i < 3; i++) metrics.opened()
+  metrics.closed({ cause: 'client_reset', reason: 'ECONNRESET' })
+  metrics.rejected()
+  t.same(await values('seraph_connections_opened_total'), [['', 3]])
+  t.same(await values('seraph_connections_open'), [['', 2]])
+  t.same(await values('seraph_connections_closed_total'), [['client_reset/ECONNRESET', 1]])
+  t.same(await values('seraph_connections_rejected_total'), [['', 1]])
+  metrics.closed({ cause: 'normal', reason: 'client_closed' })
+  metrics.closed({ cause: 'client_reset', reason: 'ECONNRESET' })
+  t.same(await values('seraph_connections_open'), [['', 0]], 'the gauge follows closes')
+  t.same(await values('seraph_connections_closed_total'), [['client_reset/ECONNRESET', 2], ['normal/client_closed', 1]], 'each cause and reason its own series')
+  t.same(await values('seraph_connections_opened_total'), [['', 3]], 'a scrape without new connections adds nothing')
+})

@@ -95,16 +95,16 @@ export class ClusterStatus implements AdminSource {
     this.#reloads.set(result, (this.#reloads.get(result) ?? 0) + 1)
   }
 
-  async #collect () {
+  async #collect (metrics: boolean) {
     return Promise.all(this.#pool.all().map(async (state: WorkerState) => ({
       state,
-      report: state.listening && state.worker.isConnected() ? await this.reports.request((message) => this.#pool.send(state, message)) : undefined
+      report: state.listening && state.worker.isConnected() ? await this.reports.request((message) => this.#pool.send(state, message), metrics) : undefined
     })))
   }
 
   async metrics (): Promise<string> {
-    const reports = await this.#collect()
-    const perWorker = reports.flatMap(({ report }) => report === undefined ? [] : [report.metrics])
+    const reports = await this.#collect(true)
+    const perWorker = reports.flatMap(({ report }) => report?.metrics === undefined ? [] : [report.metrics])
     const extra = await Promise.all(this.#extras().map((source) => source.registry.getMetricsAsJSON()))
     this.#prometheus ??= this.#loadPrometheus()
     const { registry, aggregate } = await this.#prometheus
@@ -112,7 +112,7 @@ export class ClusterStatus implements AdminSource {
   }
 
   async health (): Promise<{ healthy: boolean, [field: string]: unknown }> {
-    const reports = await this.#collect()
+    const reports = await this.#collect(false)
     const workers = reports.map(({ state, report }) => ({
       id: state.worker.id,
       pid: state.worker.process.pid,

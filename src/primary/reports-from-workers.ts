@@ -8,9 +8,9 @@ const reportTimeoutMs = 2_000
 export class WorkerReports {
   readonly #replies = new PendingReplies<WorkerReport>(reportTimeoutMs)
 
-  /** Resolves with the worker's report, or `undefined` if it does not answer in time. */
-  request (send: (message: PrimaryMessage) => void): Promise<WorkerReport | undefined> {
-    return this.#replies.ask((requestId) => send({ act: 'report', requestId }))
+  /** Resolves with the worker's report (its metrics too if `metrics`), or `undefined` if it does not answer in time. */
+  request (send: (message: PrimaryMessage) => void, metrics: boolean): Promise<WorkerReport | undefined> {
+    return this.#replies.ask((requestId) => send({ act: 'report', requestId, metrics }))
   }
 
   received (requestId: number, report: WorkerReport | undefined): void {

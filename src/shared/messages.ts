@@ -62,7 +62,8 @@ export type AcmeChallenge =
 
 /** A worker's counters and state, as the admin listener reports them. */
 export interface WorkerReport {
-  readonly metrics: MetricObjectWithValues<MetricValue<string>>[]
+  /** Only when asked for: building them loads prom-client in the worker. */
+  readonly metrics?: MetricObjectWithValues<MetricValue<string>>[]
   readonly connectionsOpen: number
   readonly draining: boolean
 }
@@ -75,7 +76,8 @@ export type PrimaryMessage =
   /** Comes with the plain-HTTP socket of --redirect-port; redirects go to `httpsPort`. */
   | { readonly act: 'redirect-handle', readonly httpsPort: number }
   | { readonly act: 'shutdown', readonly force: boolean, readonly mode: DrainMode }
-  | { readonly act: 'report', readonly requestId: number }
+  /** `metrics`: a scrape of /metrics; /healthz asks only for the state. */
+  | { readonly act: 'report', readonly requestId: number, readonly metrics: boolean }
   /** Re-read the certificate files and apply them to new handshakes. */
   | { readonly act: 'reload-certificate' }
   | { readonly act: 'ticket-keys', readonly keys: string }

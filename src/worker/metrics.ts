@@ -1,39 +1,103 @@
-import { Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
+import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client'
 import type { CloseRecord, ConnectionObserver } from './connection-accounting.js'
 
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[]
+
 /**
- * A worker's counters, in its own prom-client registry. The primary collects
- * them over IPC and merges them with prom-client's AggregatorRegistry.
+ * A worker's counters. They are plain numbers until the first scrape of
+ * --admin-port: only then is prom-client loaded and given a registry whose
+ * metrics read these numbers at each scrape (collect), so a worker nobody
+ * scrapes never holds prom-client (~4 MiB of RSS, bench/README.md "Memory").
+ * The primary collects the snapshots over IPC and merges them with
+ * prom-client's AggregatorRegistry.
  */
 export class WorkerMetrics implements ConnectionObserver {
-  readonly registry = new Registry()
-  readonly #opened: Counter
-  readonly #closed: Counter<'cause' | 'reason'>
-  readonly #open: Gauge
-  readonly #rejected: Counter
-  // Responses by status code, counted in a plain array and handed to
-  // prom-client at each scrape (collect): a Counter's inc() hashes its labels
-  // on every call, ~1,200 instructions per response (bench/README.md,
-  // "Instructions per request"). Node accepts status codes 100-999.
+  readonly #workerId: number
+  readonly #droppedLogLines: () => number
+  #opened = 0
+  #open = 0
+  #rejected = 0
+  // Responses by status code: Node accepts status codes 100-999. A plain
+  // array also spares the hot path a Counter's label hashing, ~1,200
+  // instructions per response (bench/README.md, "Instructions per request").
   readonly #responses = new Float64Array(1000)
-  // Bound children per label set: no label hashing per close.
-  readonly #byCause = new Map<string, { inc: () => void }>()
+  // Closed connections by cause and reason ("cause\nreason").
+  readonly #closed = new Map<string, { readonly cause: string, readonly reason: string, count: number }>()
+  #registry: Promise<Registry> | undefined
 
   /** `droppedLogLines`: how many log lines stdout refused so far (logger.ts). */
   constructor (workerId: number, droppedLogLines: () => number = () => 0) {
-    this.registry.setDefaultLabels({ worker: String(workerId) })
-    const registers = [this.registry]
-    this.#opened = new Counter({ name: 'seraph_connections_opened_total', help: 'TCP connections accepted', registers })
-    this.#closed = new Counter({
+    this.#workerId = workerId
+    this.#droppedLogLines = droppedLogLines
+  }
+
+  opened (): void {
+    this.#opened++
+    this.#open++
+  }
+
+  closed (record: CloseRecord): void {
+    const key = `${record.cause}\n${record.reason}`
+    const entry = this.#closed.get(key)
+    if (entry === undefined) this.#closed.set(key, { cause: record.cause, reason: record.reason, count: 1 })
+    else entry.count++
+    this.#open--
+  }
+
+  rejected (): void {
+    this.#rejected++
+  }
+
+  response (status: number): void {
+    this.#responses[status] = (this.#responses[status] ?? 0) + 1
+  }
+
+  /** The metrics as JSON, plus the same values labelled `worker="all"` so the aggregate carries totals. */
+  async snapshot (): Promise<MetricsSnapshot> {
+    this.#registry ??= this.#loadPrometheus()
+    const metrics = await (await this.#registry).getMetricsAsJSON()
+    return metrics.map((metric) => ({
+      ...metric,
+      values: [...metric.values, ...metric.values.map((v) => ({ ...v, labels: { ...v.labels, worker: 'all' } }))]
+    }))
+  }
+
+  // Every metric is rebuilt from the fields above at each scrape (collect).
+  async #loadPrometheus (): Promise<Registry> {
+    const { Counter, Gauge, Registry } = await import('prom-client')
+    const registry = new Registry()
+    registry.setDefaultLabels({ worker: String(this.#workerId) })
+    const registers = [registry]
+    const opened = (): number => this.#opened
+    const open = (): number => this.#open
+    const rejected = (): number => this.#rejected
+    const closed = (): Iterable<{ readonly cause: string, readonly reason: string, count: number }> => this.#closed.values()
+    const responses = this.#responses
+    const droppedLogLines = this.#droppedLogLines
+    /* eslint-disable no-new -- each metric registers itself and is read at every scrape */
+    new Counter({
+      name: 'seraph_connections_opened_total',
+      help: 'TCP connections accepted',
+      registers,
+      collect () { this.reset(); this.inc(opened()) }
+    })
+    new Counter({
       name: 'seraph_connections_closed_total',
       help: 'Connections closed, by cause (normal, client_closed, client_reset, timeout, tls_error, http_error, proxy_protocol, shutdown, error) and reason',
       labelNames: ['cause', 'reason'],
-      registers
+      registers,
+      collect () {
+        this.reset()
+        for (const { cause, reason, count } of closed()) this.inc({ cause, reason }, count)
+      }
     })
-    this.#open = new Gauge({ name: 'seraph_connections_open', help: 'Connections open now', registers })
-    this.#rejected = new Counter({ name: 'seraph_connections_rejected_total', help: 'Connections refused by --max-connections', registers })
-    const responses = this.#responses
-    // eslint-disable-next-line no-new -- registered by the constructor; read at every scrape
+    new Gauge({ name: 'seraph_connections_open', help: 'Connections open now', registers, collect () { this.set(open()) } })
+    new Counter({
+      name: 'seraph_connections_rejected_total',
+      help: 'Connections refused by --max-connections',
+      registers,
+      collect () { this.reset(); this.inc(rejected()) }
+    })
     new Counter({
       name: 'seraph_http_requests_total',
       help: 'HTTP responses sent, by status code',
@@ -44,50 +108,13 @@ export class WorkerMetrics implements ConnectionObserver {
         responses.forEach((count, status) => { if (count > 0) this.inc({ status: String(status) }, count) })
       }
     })
-    let reported = 0
-    // eslint-disable-next-line no-new -- registered by the constructor; read at every scrape
     new Counter({
       name: 'seraph_log_lines_dropped_total',
       help: 'Log lines dropped because stdout (a full pipe) did not take them',
       registers,
-      collect () {
-        const dropped = droppedLogLines()
-        if (dropped > reported) this.inc(dropped - reported)
-        reported = dropped
-      }
+      collect () { this.reset(); this.inc(droppedLogLines()) }
     })
-  }
-
-  opened (): void {
-    this.#opened.inc()
-    this.#open.inc()
-  }
-
-  closed (record: CloseRecord): void {
-    const key = `${record.cause}\n${record.reason}`
-    let counter = this.#byCause.get(key)
-    if (counter === undefined) {
-      counter = this.#closed.labels(record.cause, record.reason)
-      this.#byCause.set(key, counter)
-    }
-    counter.inc()
-    this.#open.dec()
-  }
-
-  rejected (): void {
-    this.#rejected.inc()
-  }
-
-  response (status: number): void {
-    this.#responses[status] = (this.#responses[status] ?? 0) + 1
-  }
-
-  /** The metrics as JSON, plus the same values labelled `worker="all"` so the aggregate carries totals. */
-  async snapshot (): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
-    const metrics = await this.registry.getMetricsAsJSON()
-    return metrics.map((metric) => ({
-      ...metric,
-      values: [...metric.values, ...metric.values.map((v) => ({ ...v, labels: { ...v.labels, worker: 'all' } }))]
-    }))
+    /* eslint-enable no-new */
+    return registry
   }
 }

@@ -228,11 +228,15 @@ export class WorkerProcess {
     this.shutdown(this.#signalsReceived > 1, 'shutdown')
   }
 
-  /** 'report': this worker's counters and state, for the admin listener. */
-  report (requestId: number): void {
+  /** 'report': this worker's state, and its counters if `metrics`, for the admin listener. */
+  report (requestId: number, metrics: boolean): void {
     const serving = this.#serving
     if (serving === undefined) return
     const connectionsOpen = serving.accounting.open
+    if (!metrics) {
+      this.#send({ act: 'report', requestId, report: { connectionsOpen, draining: this.#draining } })
+      return
+    }
     serving.metrics.snapshot().then((snapshot) => {
       this.#send({ act: 'report', requestId, report: { metrics: snapshot, connectionsOpen, draining: this.#draining } })
     }, (err: unknown) => serving.logger.error({ err }, 'metrics snapshot failed'))
