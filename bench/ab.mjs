@@ -16,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { contenderIds, contenders as allContenders, seraphWithNodeOptions } from './contenders.mjs'
+import { contenderIds as benchContenderIds, contenders as benchContenders, diagnosticContenderIds, diagnosticContenders, seraphWithNodeOptions } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
 import { parseIdList } from './id-list.mjs'
@@ -25,6 +25,10 @@ import { median } from './report.mjs'
 import { killAllStarted } from './processes.mjs'
 import { scenarios } from './scenarios.mjs'
 import { formatTable } from './table.mjs'
+
+const contenderIds = [...benchContenderIds, ...diagnosticContenderIds]
+/** @param {number} cores */
+const allContenders = (cores) => [...benchContenders(cores), ...diagnosticContenders(cores)]
 
 const usage = `usage: npm run bench:ab -- --contenders id,id[,id…] [--scenario id] [--rounds N] [--slice S] [--node-options FLAGS]
   --contenders  two or more of: ${contenderIds.join(', ')} (ratios are to the first)

@@ -19,7 +19,11 @@
  *                    the listening socket and shares the handle, every worker
  *                    accepts on it itself (seraph's model);
  *                    `rr`: cluster.SCHED_RR, the primary accepts every
- *                    connection and passes it to a worker over IPC (round-robin)
+ *                    connection and passes it to a worker over IPC (round-robin);
+ *                    `reuseport`: every worker listens on a socket of its own
+ *                    with SO_REUSEPORT (Node 22.12+/23.1+ on Linux), the kernel
+ *                    hands each connection to one of them: no shared socket,
+ *                    so no wake-up of every worker per connection
  *   BARE_EXTRA_HEADERS  optional JSON object of headers every response also
  *                    carries; when set, each file also gets what seraph sends
  *                    per file (ETag, Last-Modified, Cache-Control,
@@ -33,11 +37,12 @@
  *                    (`stream.respond()` + `stream.end()`, headers with
  *                    `:status` prepared once per file), HTTP/1.1 as before
  *
- * Prints one JSON line {"msg":"ready","port":N,"workers":N,"scheduling":"none"|"rr","files":N}
+ * Prints one JSON line {"msg":"ready","port":N,"workers":N,"scheduling":"none"|"rr"|"reuseport","files":N}
  * once every worker listens. SIGTERM or SIGINT stops the workers, then the
  * primary (exit 0).
  */
 import cluster from 'node:cluster'
+import net from 'node:net'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:https'
@@ -45,15 +50,18 @@ import { createSecureServer } from 'node:http2'
 import { extname, join } from 'node:path'
 import { runClusterPrimary } from './cluster-primary.mjs'
 import { failServer, readServerSettings } from './server-settings.mjs'
+import { reusePortMissing } from './reuse-port.mjs'
 
 const name = 'bare-https-floor'
 /** @param {string} message */
 const fail = (message) => failServer(name, message)
 const { root, certPath, keyPath, host, port, workers } = readServerSettings(name, 'BARE')
 const scheduling = process.env.BARE_SCHEDULING ?? 'none'
-if (scheduling !== 'none' && scheduling !== 'rr') fail(`BARE_SCHEDULING must be none or rr, not ${scheduling}`)
+if (scheduling !== 'none' && scheduling !== 'rr' && scheduling !== 'reuseport') fail(`BARE_SCHEDULING must be none, rr or reuseport, not ${scheduling}`)
+if (scheduling === 'reuseport' && reusePortMissing() !== undefined) fail(reusePortMissing() ?? '')
 const http2 = process.env.BARE_HTTP2
 if (http2 !== undefined && http2 !== 'compat' && http2 !== 'stream') fail(`BARE_HTTP2 must be compat or stream, not ${http2}`)
+if (scheduling === 'reuseport' && http2 !== undefined) fail('BARE_SCHEDULING=reuseport serves HTTPS only, without BARE_HTTP2')
 /** @type {Record<string, string> | undefined} */
 let extraHeaders
 try {
@@ -133,6 +141,24 @@ function perFileHeaders (path, body, type) {
   }
 }
 
+/**
+ * Binds (without listening) a socket with SO_REUSEPORT; returns its port.
+ * @param {string} address
+ * @param {number} port
+ * @returns {number}
+ */
+function bindReusePort (address, port) {
+  // net._createServerHandle binds without listening (node:cluster's primary
+  // uses it); flag 2 is libuv's UV_TCP_REUSEPORT (Node 22.12+).
+  const create = /** @type {(a: string, p: number, t: number, fd: undefined, flags: number) => any} */ (/** @type {any} */ (net)._createServerHandle)
+  const handle = create(address, port, net.isIP(address), undefined, 2)
+  if (typeof handle === 'number') fail(`cannot bind ${address}:${port} with SO_REUSEPORT (error ${handle})`)
+  /** @type {{ port?: number }} */
+  const out = {}
+  handle.getsockname(out)
+  return out.port ?? port
+}
+
 /** @param {string} dir */
 function countFiles (dir) {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length
@@ -144,6 +170,18 @@ const notFoundHeaders = { 'content-type': 'text/plain; charset=utf-8', 'content-
 if (cluster.isPrimary) {
   // Frozen when the first worker is forked: set it before.
   cluster.schedulingPolicy = scheduling === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE
+  if (scheduling === 'reuseport') {
+    // With port 0 every worker would get a port of its own: the primary binds
+    // one with SO_REUSEPORT to pick it and keeps it bound, never listening, so
+    // the kernel never hands it a connection. A worker that listens itself
+    // (reusePort makes it exclusive) tells node:cluster's primary nothing, so
+    // each says so over IPC.
+    const reserved = bindReusePort(host, port)
+    process.env.BARE_PORT = String(reserved)
+    cluster.on('message', (worker, message) => {
+      if (message === 'listening') cluster.emit('listening', worker, { port: reserved })
+    })
+  }
   runClusterPrimary({ name, workers, readyFields: () => ({ scheduling, files: countFiles(root) }) })
 } else {
   const files = loadFiles(root)
@@ -165,7 +203,11 @@ if (cluster.isPrimary) {
   }
   const tls = { key: readFileSync(keyPath), cert: readFileSync(certPath) }
   if (http2 === undefined) {
-    createServer(tls, onRequest).listen(port, host)
+    if (scheduling === 'reuseport') {
+      createServer(tls, onRequest).listen({ port, host, reusePort: true }, () => process.send?.('listening'))
+    } else {
+      createServer(tls, onRequest).listen(port, host)
+    }
   } else {
     const server = createSecureServer({ ...tls, allowHTTP1: true }, /** @type {never} */ (onRequest))
     if (http2 === 'stream') {

@@ -10,6 +10,7 @@ import { httpGetText, httpsGet, metricValue } from './client.mjs'
 import { processTree } from './cpu.mjs'
 import { findNginx, nginxArgs, nginxConfig, nginxVersion } from './nginx.mjs'
 import { freePort, startProcess, stopProcess, waitUntil } from './processes.mjs'
+import { reusePortMissing } from './reuse-port.mjs'
 
 /**
  * @typedef {object} BenchContext
@@ -199,19 +200,20 @@ async function seraphCommonHeaders (ctx) {
  * The floor: bare `https.createServer` answering from memory in node:cluster.
  * `none`: cluster.SCHED_NONE, the workers accept on the shared listening
  * socket themselves (seraph's model); `rr`: cluster.SCHED_RR, the primary
- * accepts and hands each connection to a worker. With `seraphHeaders`, every
+ * accepts and hands each connection to a worker; `reuseport`: a socket per
+ * worker with SO_REUSEPORT (no shared socket). With `seraphHeaders`, every
  * response carries the same headers as seraph's (security headers, ETag…):
  * the floor for a server that keeps them.
  * @param {string} id
  * @param {number} workers
- * @param {'none' | 'rr'} scheduling
+ * @param {'none' | 'rr' | 'reuseport'} scheduling
  * @param {boolean} [seraphHeaders]
  * @param {'compat' | 'stream'} [http2] the HTTP/2 floors (BARE_HTTP2): Node's
  *   compat layer or the core stream API; measured in the HTTP/2 scenarios only
  * @returns {Contender}
  */
 function bareHttps (id, workers, scheduling, seraphHeaders = false, http2 = undefined) {
-  const model = scheduling === 'rr' ? 'round-robin' : 'shared socket'
+  const model = { none: 'shared socket', rr: 'round-robin', reuseport: 'SO_REUSEPORT' }[scheduling]
   const kind = http2 === undefined ? 'https' : `http2 ${http2 === 'compat' ? 'compat' : 'stream API'}`
   const server = http2 === undefined
     ? 'https.createServer'
@@ -220,9 +222,13 @@ function bareHttps (id, workers, scheduling, seraphHeaders = false, http2 = unde
     id,
     label: `bare ${kind} floor (${workers} worker${workers === 1 ? '' : 's'}, ${model}${seraphHeaders ? ', seraph\'s headers' : ''})`,
     description: `bench/bare-https-floor.mjs: ${server} answering from an in-memory Map in node:cluster, ${
-      scheduling === 'rr' ? 'SCHED_RR (the primary accepts, round-robin)' : 'SCHED_NONE (the workers accept on the shared socket)'}${
+      {
+        none: 'SCHED_NONE (the workers accept on the shared socket)',
+        rr: 'SCHED_RR (the primary accepts, round-robin)',
+        reuseport: 'a listening socket per worker with SO_REUSEPORT'
+      }[scheduling]}${
       seraphHeaders ? ', with the same response headers as seraph' : ''}`,
-    skipped: undefined,
+    skipped: scheduling === 'reuseport' ? reusePortMissing() : undefined,
     protocols: http2 === undefined ? ['h1'] : ['h2'],
     async start (ctx) {
       return await startWithReadyLine({
@@ -323,6 +329,22 @@ export function instructionContenders () {
 
 /** Every contender id, in the order of `contenders()`. */
 export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-1', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream', 'fastify-cluster', 'nginx']
+
+/**
+ * Contenders only `bench:ab` offers, to settle one question each rather than
+ * to be measured in every scenario of `npm run bench`: the https floor on a
+ * listening socket per worker (SO_REUSEPORT), against `bare-https` on
+ * `new-tls-per-request`, tells whether waking every worker on the shared
+ * socket is what a new connection costs more with N workers than with 1.
+ * @param {number} cores
+ * @returns {Contender[]}
+ */
+export function diagnosticContenders (cores) {
+  return [bareHttps('bare-https-reuseport', cores, 'reuseport')]
+}
+
+/** The ids of `diagnosticContenders()`. */
+export const diagnosticContenderIds = ['bare-https-reuseport']
 
 /**
  * seraph (N workers) started with NODE_OPTIONS, for `bench:ab -- --node-options`:
