@@ -1,8 +1,16 @@
-import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect } from 'node:tls'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
+import { connect as netConnect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import { pino } from 'pino'
 import t from 'tap'
+import type { ConnectionLimits } from '../src/shared/settings.js'
 import { bundledPublicDir } from '../src/shared/package-info.js'
 import { classify, ConnectionAccounting, type CloseRecord } from '../src/worker/connection-accounting.js'
+import { createRedirectServer } from '../src/worker/redirect-server.js'
 import { startApp } from './helpers/in-process-app.js'
 
 // Every connection ends exactly once, with its cause: checked in-process on
@@ -30,11 +38,31 @@ function recorder (): Recorder {
   })
 }
 
-async function serve (t: Tap) {
+function accountingFor (rec: Recorder): ConnectionAccounting {
+  return new ConnectionAccounting((rec as unknown as { observer: ConstructorParameters<typeof ConnectionAccounting>[0] }).observer)
+}
+
+const limits: ConnectionLimits = { handshakeTimeoutMs: 500, headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, socketTimeoutMs: 5000, maxConnections: 100 }
+
+async function serve (t: Tap, root = bundledPublicDir, overrides: Partial<ConnectionLimits> = {}) {
   const rec = recorder()
-  const accounting = new ConnectionAccounting((rec as unknown as { observer: ConstructorParameters<typeof ConnectionAccounting>[0] }).observer)
-  const { port, ca } = await startApp(t, bundledPublicDir, { accounting, limits: { handshakeTimeoutMs: 500, headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 1000, socketTimeoutMs: 5000, maxConnections: 100 } })
+  const accounting = accountingFor(rec)
+  const { port, ca } = await startApp(t, root, { accounting, limits: { ...limits, ...overrides } })
   return { rec, accounting, port, ca }
+}
+
+/** A root with one file far larger than the socket buffers of loopback: its response stalls when the client stops reading. */
+async function rootWithLargeFile (t: Tap): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'seraph-accounting-'))
+  t.teardown(() => rm(root, { recursive: true, force: true }))
+  await writeFile(join(root, 'large.bin'), randomBytes(48 * 1024 * 1024))
+  return root
+}
+
+function https (port: number, ca: Buffer, onSecure: (socket: TLSSocket) => void): TLSSocket {
+  const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => onSecure(socket))
+  socket.on('error', () => {})
+  return socket
 }
 
 type Tap = { teardown (fn: () => unknown): void }
@@ -130,8 +158,149 @@ t.test('classify maps socket, TLS and parser errors to causes', async (t) => {
   }
   t.same(classify(error('ERR_SSL_WRONG_VERSION_NUMBER'), false), { cause: 'tls_error', reason: 'wrong version number' })
   t.same(classify(error('ERR_SSL_X', 'packet length too long'), false), { cause: 'tls_error', reason: 'packet length too long' })
+  t.same(classify(error('ERR_OSSL_BAD_DECRYPT', 'bad decrypt'), false), { cause: 'tls_error', reason: 'bad decrypt' }, 'an OpenSSL error outside the SSL library, by its reason')
   t.same(classify(error('HPE_INVALID_METHOD', 'Invalid method encountered'), false), { cause: 'http_error', reason: 'HPE_INVALID_METHOD' }, 'a parser error with its reason is not a TLS error')
   t.same(classify(error('HPE_INVALID_EOF_STATE', 'Invalid EOF state'), true), { cause: 'client_closed', reason: 'during request' })
   t.same(classify(error('EWHATEVER'), false), { cause: 'error', reason: 'EWHATEVER' })
   t.same(classify(new Error('no code'), false), { cause: 'error', reason: '' })
+})
+
+t.test('a response the client stops reading ends at --socket-timeout, counted as timeout/socket', async (t) => {
+  const { rec, port, ca } = await serve(t, await rootWithLargeFile(t), { socketTimeoutMs: 300 })
+  const closed = rec.next()
+  const client = https(port, ca, (socket) => socket.write('GET /large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'))
+  client.pause()
+  t.same(await closed, { cause: 'timeout', reason: 'socket' }, 'not idle: a response was being sent')
+})
+
+t.test('a client that closes its side while a response is sent: client_closed/during request', async (t) => {
+  const { rec, port, ca } = await serve(t, await rootWithLargeFile(t))
+  const closed = rec.next()
+  const client = https(port, ca, (socket) => {
+    socket.write('GET /large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    socket.once('data', () => socket.end())
+  })
+  client.resume()
+  t.same(await closed, { cause: 'client_closed', reason: 'during request' })
+})
+
+t.test('a client that resets while a response is sent: client_reset', async (t) => {
+  const { rec, port, ca } = await serve(t, await rootWithLargeFile(t))
+  const closed = rec.next()
+  const raw = await tcp(port)
+  raw.on('error', () => {})
+  const client = tlsConnect({ socket: raw, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => {
+    client.write('GET /large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n')
+    client.once('data', () => raw.resetAndDestroy())
+  })
+  client.on('error', () => {})
+  t.same(await closed, { cause: 'client_reset', reason: '' })
+})
+
+t.test('a POST whose body never comes ends at --request-timeout, counted as timeout/request', async (t) => {
+  const { rec, port, ca } = await serve(t, bundledPublicDir, { headersTimeoutMs: 300, requestTimeoutMs: 600 })
+  const closed = rec.next()
+  const client = https(port, ca, (socket) => socket.write('POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nabc'))
+  client.resume()
+  t.same(await closed, { cause: 'timeout', reason: 'request' })
+})
+
+t.test('a TLS connection closed after its handshake, before any request, is a normal close', async (t) => {
+  const { rec, port, ca } = await serve(t)
+  const closed = rec.next()
+  https(port, ca, (socket) => socket.end()).resume()
+  t.same(await closed, { cause: 'normal', reason: '' })
+})
+
+async function listen (t: Tap, server: Server | NetServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  return (server.address() as { port: number }).port
+}
+
+t.test('the plain-HTTP redirect listener counts its connections too, with no handshake to wait for', async (t) => {
+  const rec = recorder()
+  const accounting = accountingFor(rec)
+  const server = createRedirectServer(8443, { ...limits, keepAliveTimeoutMs: 300 }, pino({ level: 'silent' }), { accounting })
+  t.teardown(() => server.closeAllConnections())
+  const port = await listen(t, server)
+
+  let closed = rec.next()
+  ;(await tcp(port)).end()
+  t.same(await closed, { cause: 'normal', reason: '' }, 'connected and closed: no handshake was pending')
+
+  closed = rec.next()
+  const idle = await tcp(port)
+  idle.on('error', () => {}).resume()
+  idle.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  t.same(await closed, { cause: 'timeout', reason: 'idle' }, 'answered, then idle past the keep-alive timeout')
+
+  closed = rec.next()
+  const bad = await tcp(port)
+  bad.on('error', () => {}).resume()
+  bad.write('NOT HTTP\r\n\r\n')
+  t.same(await closed, { cause: 'http_error', reason: 'HPE_INVALID_METHOD' }, 'a parser error')
+
+  t.equal(rec.opened, 3)
+  t.equal(accounting.open, 0)
+})
+
+t.test('track, refuse, blame and destroyAll: each connection counted once, the first cause wins', async (t) => {
+  const rec = recorder()
+  const accounting = accountingFor(rec)
+  const accepted: Socket[] = []
+  const waiting: Array<(socket: Socket) => void> = []
+  const server = createNetServer((socket) => {
+    // The PROXY protocol reader tracks a connection before the server's own listener does.
+    accounting.track(socket)
+    accounting.track(socket)
+    socket.on('error', () => {})
+    const waiter = waiting.shift()
+    if (waiter === undefined) accepted.push(socket)
+    else waiter(socket)
+  })
+  const port = await listen(t, server)
+  const accept = async (): Promise<{ client: Socket, socket: Socket }> => {
+    const socket = new Promise<Socket>((resolve) => {
+      const ready = accepted.shift()
+      if (ready === undefined) waiting.push(resolve)
+      else resolve(ready)
+    })
+    const client = await tcp(port)
+    client.on('error', () => {}).resume()
+    t.teardown(() => client.destroy())
+    return { client, socket: await socket }
+  }
+  const reset = Object.assign(new Error('reset'), { code: 'ECONNRESET' })
+
+  let closed = rec.next()
+  const first = await accept()
+  accounting.refuse(first.socket, { cause: 'proxy_protocol', reason: 'untrusted' })
+  accounting.blame(first.socket, reset)
+  first.socket.destroy()
+  t.same(await closed, { cause: 'proxy_protocol', reason: 'untrusted' }, 'refused, then an error: the refusal counts')
+
+  closed = rec.next()
+  const second = await accept()
+  accounting.blame(second.socket, reset)
+  accounting.refuse(second.socket, { cause: 'proxy_protocol', reason: 'malformed' })
+  second.socket.destroy()
+  t.same(await closed, { cause: 'client_reset', reason: '' }, 'an error, then a refusal: the error counts')
+
+  const refused = await accept()
+  const plain = await accept()
+  accounting.refuse(refused.socket, { cause: 'proxy_protocol', reason: 'timeout' })
+  const both = Promise.all([rec.next(), rec.next()])
+  accounting.destroyAll()
+  t.same((await both).map((r) => `${r.cause}/${r.reason}`).sort(), ['proxy_protocol/timeout', 'shutdown/'], 'destroyAll keeps a cause already known')
+
+  closed = rec.next()
+  const late = await accept()
+  late.client.end()
+  t.same(await closed, { cause: 'shutdown', reason: '' }, 'after destroyAll, a quiet close counts as shutdown')
+
+  t.equal(rec.opened, 5, 'each tracked once, though tracked twice')
+  t.equal(rec.closed.length, 5)
+  t.equal(accounting.open, 0)
+  t.ok(plain.socket.destroyed)
 })
