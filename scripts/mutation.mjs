@@ -12,7 +12,7 @@ const groups = {
   'drain-and-host': { mutate: ['src/worker/drain-rule.ts', 'src/worker/host-header.ts'], tests: ['test/drain-rule.test.ts', 'test/host-header.test.ts'] },
   'root-confinement': { mutate: ['src/worker/root-confinement.ts'], tests: ['test/root-confinement-rules.test.ts'] },
   'connection-accounting': { mutate: ['src/worker/connection-accounting.ts'], tests: ['test/connection-accounting.test.ts'] },
-  'fast-path': { mutate: ['src/worker/fast-path.ts', 'src/worker/cached-response.ts'], tests: ['test/caching.test.ts', 'test/static-files.test.ts'] }
+  'fast-path': { mutate: ['src/worker/fast-path.ts', 'src/worker/cached-response.ts', 'src/worker/http2-fast-path.ts'], tests: ['test/caching.test.ts', 'test/static-files.test.ts', 'test/http2-fast-path.test.ts'] }
 }
 
 const wanted = process.argv.slice(2)

@@ -74,6 +74,14 @@ function tcp (port: number): Promise<Socket> {
   })
 }
 
+/** A plain TCP connection that ignores its errors, reads everything and first sends `text`. */
+async function sendRaw (port: number, text?: string): Promise<Socket> {
+  const socket = await tcp(port)
+  socket.on('error', () => {}).resume()
+  if (text !== undefined) socket.write(text)
+  return socket
+}
+
 t.test('each way a connection ends is counted once, with its cause', async (t) => {
   const { rec, accounting, port, ca } = await serve(t)
 
@@ -83,14 +91,11 @@ t.test('each way a connection ends is counted once, with its cause', async (t) =
   t.same(await closed, { cause: 'client_closed', reason: 'during handshake' }, 'FIN before the handshake')
 
   closed = rec.next()
-  const garbage = await tcp(port)
-  garbage.on('error', () => {}).resume()
-  garbage.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  await sendRaw(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
   t.same(await closed, { cause: 'tls_error', reason: 'http request' }, 'plain HTTP on the TLS port')
 
   closed = rec.next()
-  const silent = await tcp(port)
-  silent.on('error', () => {}).resume()
+  await sendRaw(port)
   t.same(await closed, { cause: 'timeout', reason: 'handshake' }, 'nothing sent: the handshake timeout')
 
   closed = rec.next()
@@ -230,15 +235,11 @@ t.test('the plain-HTTP redirect listener counts its connections too, with no han
   t.same(await closed, { cause: 'normal', reason: '' }, 'connected and closed: no handshake was pending')
 
   closed = rec.next()
-  const idle = await tcp(port)
-  idle.on('error', () => {}).resume()
-  idle.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  await sendRaw(port, 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n')
   t.same(await closed, { cause: 'timeout', reason: 'idle' }, 'answered, then idle past the keep-alive timeout')
 
   closed = rec.next()
-  const bad = await tcp(port)
-  bad.on('error', () => {}).resume()
-  bad.write('NOT HTTP\r\n\r\n')
+  await sendRaw(port, 'NOT HTTP\r\n\r\n')
   t.same(await closed, { cause: 'http_error', reason: 'HPE_INVALID_METHOD' }, 'a parser error')
 
   t.equal(rec.opened, 3)
