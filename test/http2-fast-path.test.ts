@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2'
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
@@ -23,6 +23,8 @@ async function setup (t: Test) {
   writeFileSync(join(root, 'posts', 'hello.html'), '<p>hello post</p>')
   writeFileSync(join(root, 'posts', 'other.html'), '<p>other post</p>')
   writeFileSync(join(root, 'empty.txt'), '')
+  // Cached (≤ 1 MiB), and far more than a stream's first flow-control window.
+  writeFileSync(join(root, 'large.txt'), 'All work and no play. '.repeat(30_000))
   const lines: Array<Record<string, unknown>> = []
   const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } })
   const statuses: number[] = []
@@ -36,6 +38,7 @@ async function setup (t: Test) {
   session.on('error', () => {})
   t.teardown(() => session.close())
   return {
+    session,
     ask: (path: string, headers: Record<string, string> = {}, method = 'GET') => ask(session, path, headers, method),
     accessLines: () => lines.filter((l) => l.msg === 'request'),
     statuses,
@@ -85,7 +88,9 @@ t.test('over HTTP/2 the fast path answers exactly like the compat layer and Fast
     ['a miss', draining ? '/posts/other.html' : '/posts/hello.html', {}, 'GET', false],
     ['a 404', '/nothing-here.html', {}, 'GET', false],
     ['a query string', '/index.html?page=2', { 'accept-encoding': 'br' }, 'GET', false],
-    ['HEAD 304', '/index.html', { 'if-none-match': etag }, 'HEAD', true]
+    ['HEAD 304', '/index.html', { 'if-none-match': etag }, 'HEAD', true],
+    // The compat layer sends the interim 100 response, then the request.
+    ['Expect: 100-continue', '/index.html', { expect: '100-continue' }, 'GET', false]
   ]
   // The empty file is cached by its first answer.
   await s.ask('/empty.txt')
@@ -96,7 +101,9 @@ t.test('over HTTP/2 the fast path answers exactly like the compat layer and Fast
       const compatBefore = s.compatRequests()
       const linesBefore = s.accessLines().length
       const statusesBefore = s.statuses.length
+      const sent = performance.now()
       const fast = await s.ask(path, headers, method)
+      const took = performance.now() - sent
       t.equal(s.compatRequests() - compatBefore, taken ? 0 : 1, `${label}: ${taken ? 'answered by the fast path' : 'went on to the compat layer'}`)
       const fullPath = `${path}${path.includes('?') ? '&' : '?'}via=fastify`
       const full = await s.ask(fullPath, headers, method)
@@ -116,6 +123,8 @@ t.test('over HTTP/2 the fast path answers exactly like the compat layer and Fast
       t.equal(fastLine?.remote, '127.0.0.1', `${label}: and the client's address`)
       t.equal(fastLine?.url, path, `${label}: and the URL`)
       t.same(fields(fastLine), fields(fullLine), `${label}: the same access line`)
+      const ms = Number(fastLine?.ms)
+      t.ok(ms >= 0 && ms <= took, `${label}: the access line's duration (${ms} ms) is within the request's (${took.toFixed(2)} ms)`)
       t.same(s.statuses.slice(statusesBefore), [fast.status, full.status], `${label}: the same status counted`)
     }
   }
@@ -130,4 +139,22 @@ t.test('over HTTP/2 the fast path answers cached files without the compat layer 
   t.equal(s.compatRequests(), before, 'no request reached the compat layer')
   t.equal(s.accessLines().length, 51, 'each got its access line')
   t.equal(s.statuses.length, 51, 'and was counted')
+})
+
+t.test('a client that resets a stream while the fast path sends its body ends that stream only', async (t) => {
+  const s = await setup(t)
+  const first = await s.ask('/large.txt')
+  t.equal(first.status, 200)
+  const before = s.compatRequests()
+  const reset = await new Promise<number>((resolve) => {
+    const stream = s.session.request({ ':path': '/large.txt' }, { endStream: true })
+    stream.on('error', () => {})
+    // The body waits for the client's flow-control window: the server's stream is still open.
+    stream.once('response', () => stream.close(constants.NGHTTP2_INTERNAL_ERROR))
+    stream.on('close', () => resolve(stream.rstCode ?? -1))
+  })
+  t.equal(reset, constants.NGHTTP2_INTERNAL_ERROR, 'the stream was reset by the client')
+  t.equal(s.compatRequests(), before, 'and had been answered by the fast path')
+  const next = await s.ask('/index.html')
+  t.equal(next.status, 200, 'the session and the worker serve on')
 })
