@@ -41,6 +41,7 @@ async function setup (t: Test) {
     session,
     ask: (path: string, headers: Record<string, string> = {}, method = 'GET') => ask(session, path, headers, method),
     accessLines: () => lines.filter((l) => l.msg === 'request'),
+    warnings: () => lines.filter((l) => Number(l.level) >= 40).map((l) => l.msg),
     statuses,
     compatRequests: () => compatRequests,
     drain: (state: boolean) => { draining = state }
@@ -139,6 +140,7 @@ t.test('over HTTP/2 the fast path answers cached files without the compat layer 
   t.equal(s.compatRequests(), before, 'no request reached the compat layer')
   t.equal(s.accessLines().length, 51, 'each got its access line')
   t.equal(s.statuses.length, 51, 'and was counted')
+  t.same(s.warnings(), [], 'no warning: the fast path says it is installed')
 })
 
 t.test('a client that resets a stream while the fast path sends its body ends that stream only', async (t) => {
