@@ -1,4 +1,5 @@
 import type { AggregatorRegistry, Registry } from 'prom-client'
+import { scrapeTimeMetrics } from '../shared/scrape-time-metrics.js'
 import type { AdminSource } from './admin-server.js'
 import { WorkerReports } from './reports-from-workers.js'
 import type { WorkerPool, WorkerState } from './worker-pool.js'
@@ -52,34 +53,15 @@ export class ClusterStatus implements AdminSource {
 
   // Every value is read from the fields above at each scrape (collect).
   async #loadPrometheus (): Promise<{ registry: Registry, aggregate: typeof AggregatorRegistry.aggregate }> {
-    const { AggregatorRegistry, Counter, Gauge, Registry } = await import('prom-client')
-    const registry = new Registry()
-    const registers = [registry]
-    const restarts = (): number => this.#restarts
-    const reloads = (): ReadonlyMap<ReloadResult, number> => this.#reloads
-    const listening = (): number => this.#pool.serving().length
-    const sessions = this.#sessions
-    /* eslint-disable no-new -- each metric registers itself and is read at every scrape */
-    new Counter({
-      name: 'seraph_worker_restarts_total',
-      help: 'Workers replaced after an unexpected exit',
-      registers,
-      collect () { this.reset(); this.inc(restarts()) }
-    })
-    new Counter({
-      name: 'seraph_reloads_total',
-      help: 'Rolling reloads, by result',
-      labelNames: ['result'],
-      registers,
-      collect () {
-        this.reset()
-        for (const [result, count] of reloads()) this.inc({ result }, count)
-      }
-    })
-    new Gauge({ name: 'seraph_workers_listening', help: 'Workers accepting connections', registers, collect () { this.set(listening()) } })
-    new Gauge({ name: 'seraph_tls_session_cache_entries', help: 'TLS sessions in the cache shared by all workers', registers, collect () { this.set(sessions()) } })
-    /* eslint-enable no-new */
-    return { registry, aggregate: (metrics) => AggregatorRegistry.aggregate(metrics) }
+    const prom = await import('prom-client')
+    const registry = new prom.Registry()
+    const metrics = scrapeTimeMetrics(prom, registry)
+    metrics.counter('seraph_worker_restarts_total', 'Workers replaced after an unexpected exit', () => this.#restarts)
+    metrics.labelledCounter('seraph_reloads_total', 'Rolling reloads, by result', ['result'],
+      () => [...this.#reloads].map(([result, count]) => [{ result }, count] as const))
+    metrics.gauge('seraph_workers_listening', 'Workers accepting connections', () => this.#pool.serving().length)
+    metrics.gauge('seraph_tls_session_cache_entries', 'TLS sessions in the cache shared by all workers', this.#sessions)
+    return { registry, aggregate: (all) => prom.AggregatorRegistry.aggregate(all) }
   }
 
   // Read at each scrape: ACME's status exists only once the primary started it.

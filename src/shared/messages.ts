@@ -60,10 +60,13 @@ export type AcmeChallenge =
   /** RFC 8737: this certificate, to connections for `name` that offer only the ALPN protocol acme-tls/1. */
   | { readonly type: 'tls-alpn-01', readonly name: string, readonly cert: string, readonly key: string }
 
+/** A worker's metrics as prom-client's JSON, for the primary's AggregatorRegistry. */
+export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[]
+
 /** A worker's counters and state, as the admin listener reports them. */
 export interface WorkerReport {
   /** Only when asked for: building them loads prom-client in the worker. */
-  readonly metrics?: MetricObjectWithValues<MetricValue<string>>[]
+  readonly metrics?: MetricsSnapshot
   readonly connectionsOpen: number
   readonly draining: boolean
 }

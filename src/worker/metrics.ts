@@ -1,13 +1,13 @@
-import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+import type { MetricsSnapshot } from '../shared/messages.js'
+import { scrapeTimeMetrics } from '../shared/scrape-time-metrics.js'
 import type { CloseRecord, ConnectionObserver } from './connection-accounting.js'
-
-export type MetricsSnapshot = MetricObjectWithValues<MetricValue<string>>[]
 
 /**
  * A worker's counters. They are plain numbers until the first scrape of
  * --admin-port: only then is prom-client loaded and given a registry whose
  * metrics read these numbers at each scrape (collect), so a worker nobody
- * scrapes never holds prom-client (~4 MiB of RSS, bench/README.md "Memory").
+ * scrapes never holds prom-client (~1.2 MiB of RSS, bench/README.md "Memory").
  * The primary collects the snapshots over IPC and merges them with
  * prom-client's AggregatorRegistry.
  */
@@ -64,57 +64,22 @@ export class WorkerMetrics implements ConnectionObserver {
 
   // Every metric is rebuilt from the fields above at each scrape (collect).
   async #loadPrometheus (): Promise<Registry> {
-    const { Counter, Gauge, Registry } = await import('prom-client')
-    const registry = new Registry()
+    const prom = await import('prom-client')
+    const registry = new prom.Registry()
     registry.setDefaultLabels({ worker: String(this.#workerId) })
-    const registers = [registry]
-    const opened = (): number => this.#opened
-    const open = (): number => this.#open
-    const rejected = (): number => this.#rejected
-    const closed = (): Iterable<{ readonly cause: string, readonly reason: string, count: number }> => this.#closed.values()
-    const responses = this.#responses
-    const droppedLogLines = this.#droppedLogLines
-    /* eslint-disable no-new -- each metric registers itself and is read at every scrape */
-    new Counter({
-      name: 'seraph_connections_opened_total',
-      help: 'TCP connections accepted',
-      registers,
-      collect () { this.reset(); this.inc(opened()) }
+    const metrics = scrapeTimeMetrics(prom, registry)
+    metrics.counter('seraph_connections_opened_total', 'TCP connections accepted', () => this.#opened)
+    metrics.labelledCounter('seraph_connections_closed_total',
+      'Connections closed, by cause (normal, client_closed, client_reset, timeout, tls_error, http_error, proxy_protocol, shutdown, error) and reason',
+      ['cause', 'reason'], () => [...this.#closed.values()].map(({ cause, reason, count }) => [{ cause, reason }, count] as const))
+    metrics.gauge('seraph_connections_open', 'Connections open now', () => this.#open)
+    metrics.counter('seraph_connections_rejected_total', 'Connections refused by --max-connections', () => this.#rejected)
+    metrics.labelledCounter('seraph_http_requests_total', 'HTTP responses sent, by status code', ['status'], () => {
+      const counted: Array<readonly [{ status: string }, number]> = []
+      this.#responses.forEach((count, status) => { if (count > 0) counted.push([{ status: String(status) }, count]) })
+      return counted
     })
-    new Counter({
-      name: 'seraph_connections_closed_total',
-      help: 'Connections closed, by cause (normal, client_closed, client_reset, timeout, tls_error, http_error, proxy_protocol, shutdown, error) and reason',
-      labelNames: ['cause', 'reason'],
-      registers,
-      collect () {
-        this.reset()
-        for (const { cause, reason, count } of closed()) this.inc({ cause, reason }, count)
-      }
-    })
-    new Gauge({ name: 'seraph_connections_open', help: 'Connections open now', registers, collect () { this.set(open()) } })
-    new Counter({
-      name: 'seraph_connections_rejected_total',
-      help: 'Connections refused by --max-connections',
-      registers,
-      collect () { this.reset(); this.inc(rejected()) }
-    })
-    new Counter({
-      name: 'seraph_http_requests_total',
-      help: 'HTTP responses sent, by status code',
-      labelNames: ['status'],
-      registers,
-      collect () {
-        this.reset()
-        responses.forEach((count, status) => { if (count > 0) this.inc({ status: String(status) }, count) })
-      }
-    })
-    new Counter({
-      name: 'seraph_log_lines_dropped_total',
-      help: 'Log lines dropped because stdout (a full pipe) did not take them',
-      registers,
-      collect () { this.reset(); this.inc(droppedLogLines()) }
-    })
-    /* eslint-enable no-new */
+    metrics.counter('seraph_log_lines_dropped_total', 'Log lines dropped because stdout (a full pipe) did not take them', this.#droppedLogLines)
     return registry
   }
 }
