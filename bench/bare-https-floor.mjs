@@ -58,7 +58,8 @@ const fail = (message) => failServer(name, message)
 const { root, certPath, keyPath, host, port, workers } = readServerSettings(name, 'BARE')
 const scheduling = process.env.BARE_SCHEDULING ?? 'none'
 if (scheduling !== 'none' && scheduling !== 'rr' && scheduling !== 'reuseport') fail(`BARE_SCHEDULING must be none, rr or reuseport, not ${scheduling}`)
-if (scheduling === 'reuseport' && reusePortMissing() !== undefined) fail(reusePortMissing() ?? '')
+const noReusePort = scheduling === 'reuseport' ? reusePortMissing() : undefined
+if (noReusePort !== undefined) fail(noReusePort)
 const http2 = process.env.BARE_HTTP2
 if (http2 !== undefined && http2 !== 'compat' && http2 !== 'stream') fail(`BARE_HTTP2 must be compat or stream, not ${http2}`)
 if (scheduling === 'reuseport' && http2 !== undefined) fail('BARE_SCHEDULING=reuseport serves HTTPS only, without BARE_HTTP2')
