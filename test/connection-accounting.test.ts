@@ -178,6 +178,37 @@ t.test('a response the client stops reading ends at --socket-timeout, counted as
   t.same(await closed, { cause: 'timeout', reason: 'socket' }, 'not idle: a response was being sent')
 })
 
+t.test('a download read slowly but steadily outlives --socket-timeout: only a stall ends a connection', async (t) => {
+  const { rec, port, ca } = await serve(t, await rootWithLargeFile(t), { socketTimeoutMs: 300 })
+  const closed = rec.next()
+  let received = 0
+  const started = performance.now()
+  const client = https(port, ca, (socket) => socket.write('GET /large.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'))
+  // 512 KiB every 50 ms (~10 MB/s): the 48 MiB take far longer than the
+  // timeout, and the server's side moves often enough. (Read much slower and
+  // it would not: Linux wakes a writer only once a third of its send buffer,
+  // up to 4 MiB on loopback, is free, so the server would see no progress for
+  // longer than the timeout, with Node's own socket timeout too.)
+  let budget = 0
+  client.on('data', (chunk: Buffer) => {
+    received += chunk.length
+    budget -= chunk.length
+    if (budget <= 0) client.pause()
+  })
+  const reader = setInterval(() => {
+    budget = 512 * 1024
+    client.resume()
+  }, 50)
+  t.teardown(() => clearInterval(reader))
+  // A non-event: waited for as long as five timeouts.
+  const until = await Promise.race([closed, new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 5 * 300))])
+  t.equal(until, 'still open', `open ${Math.round(performance.now() - started)} ms after the request while bytes kept moving`)
+  t.ok(received > 0, `${received} bytes received meanwhile`)
+  clearInterval(reader)
+  client.pause()
+  t.same(await closed, { cause: 'timeout', reason: 'socket' }, 'then the client stops reading: the stall ends it')
+})
+
 t.test('a client that closes its side while a response is sent: client_closed/during request', async (t) => {
   const { rec, port, ca } = await serve(t, await rootWithLargeFile(t))
   const closed = rec.next()

@@ -1,5 +1,11 @@
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
+import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import t, { type Test } from 'tap'
+import { tempDir } from './helpers/certificates.js'
 import { closeCauses, health, readMetrics, settled, total } from './helpers/admin-metrics.js'
 import { attacks, captureClientHello, runAttack, slowHeaders } from './helpers/hostile-client.js'
 import { devCa, getFresh } from './helpers/https-client.js'
@@ -116,6 +122,33 @@ t.test('slow-header clients are closed on time while normal clients keep getting
   const causes = delta(closeCauses(after), closeCauses(before))
   t.equal(total(after, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'headers' }) -
     total(before, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'headers' }), 30, `30 header timeouts: ${JSON.stringify(causes)}`)
+})
+
+t.test('a client that stops reading a download is closed at --socket-timeout while others keep being answered', async (t) => {
+  const ca = await devCa()
+  const root = tempDir(t)
+  writeFileSync(join(root, 'index.html'), '<!doctype html><title>seraph</title>\n')
+  // Far more than loopback's socket buffers hold: the response stalls when the client stops reading.
+  writeFileSync(join(root, 'large.bin'), randomBytes(48 * 1024 * 1024))
+  const { port, ready } = await startSeraph(t, ['--workers', '1', '--admin-port', '0', '--root', root, '--socket-timeout', '500ms'])
+  const adminUrl = ready.adminUrl as string
+  const before = await settled(adminUrl)
+  const client = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] })
+  client.on('error', () => {})
+  t.teardown(() => client.destroy())
+  await once(client, 'secureConnect')
+  client.write('GET /large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  client.pause()
+  const started = performance.now()
+  for (let i = 0; i < 5; i++) t.equal((await getFresh(ca, port, '/')).status, 200, 'another client is answered meanwhile')
+  // The paused client would see the close only once it read what is
+  // buffered: the server's count tells when it closed. Within 5 s: neither
+  // the keep-alive timeout (10 s) nor the request timeout (30 s).
+  const after = await settled(adminUrl, 5_000)
+  const ms = performance.now() - started
+  t.ok(ms >= 500, `closed by the server ${Math.round(ms)} ms after the request, not before the timeout`)
+  t.equal(total(after, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'socket' }) -
+    total(before, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'socket' }), 1, 'counted once as timeout/socket')
 })
 
 t.test('--max-connections: connections over the cap are closed at once and counted', async (t) => {

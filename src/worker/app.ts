@@ -88,7 +88,8 @@ export async function buildApp (options: AppOptions): Promise<App> {
     http2SessionTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionTimeout: limits.socketTimeoutMs,
+    // With accounting, --socket-timeout is its stall sweep (connection-accounting.ts), not a timer per socket.
+    connectionTimeout: options.accounting === undefined ? limits.socketTimeoutMs : 0,
     clientErrorHandler: clientErrors.handler,
     // seraph declares no schemas: without these, Fastify loads Ajv and
     // fast-json-stringify (~100 modules, ~2.5 MiB per worker) to compile none.
@@ -97,7 +98,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
   })
   if (http2) applyHttp1Limits(app.server, limits, tlsOptions.connectionsCheckingInterval)
   app.server.maxConnections = limits.maxConnections
-  options.accounting?.attach(app.server)
+  options.accounting?.attach(app.server, limits.socketTimeoutMs)
   app.addHook('onClose', (_instance, done) => {
     clientErrors.flush()
     done()

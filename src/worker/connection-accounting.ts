@@ -31,6 +31,12 @@ interface ConnectionState {
   inRequest: boolean
   /** The TLS handshake completed (at once on a plain-HTTP connection). */
   secure: boolean
+  /** The socket an HTTP/1.x request in progress reads and writes on (the TLS socket), for the stall sweep. */
+  http1?: Socket
+  /** Its bytes read + written when the sweep last saw them change; -1: not seen since the request began. */
+  progress: number
+  /** When the sweep saw that change (performance.now()). */
+  progressAt: number
 }
 
 const kState = Symbol('seraph.connection')
@@ -46,6 +52,7 @@ export class ConnectionAccounting {
   readonly #observer: ConnectionObserver
   readonly #sockets = new Set<Socket>()
   #shuttingDown = false
+  #sweep: NodeJS.Timeout | undefined
 
   constructor (observer: ConnectionObserver) {
     this.#observer = observer
@@ -56,8 +63,19 @@ export class ConnectionAccounting {
     return this.#sockets.size
   }
 
-  /** Attaches to `server` before it listens. */
-  attach (server: Server): void {
+  /**
+   * Attaches to `server` before it listens. `socketTimeoutMs` (--socket-timeout)
+   * closes an HTTP/1.x connection whose request is in progress but has moved
+   * no byte either way for that long: a download the client stopped reading.
+   * Node's own `server.timeout` does the same with a timer per socket, but
+   * moves every keep-alive socket onto that timer and back at each request,
+   * with a new Timeout each time (`resetSocketTimeout` in _http_server:
+   * ~2,800 instructions per request, bench/README.md "Instructions per
+   * request"); a sweep every eighth of the timeout costs a request nothing.
+   * A stalled connection closes between 1 and 1.25 timeouts after its last
+   * byte. HTTP/2 sessions keep their own timeout (http2SessionTimeout).
+   */
+  attach (server: Server, socketTimeoutMs?: number): void {
     server.on('connection', (socket: Socket) => this.track(socket))
     server.on('secureConnection', (socket: TLSSocket) => {
       const state = stateOf(socket)
@@ -65,6 +83,11 @@ export class ConnectionAccounting {
       this.#blameTimeouts(socket)
     })
     this.#followRequests(server)
+    if (socketTimeoutMs !== undefined && socketTimeoutMs > 0) {
+      const sweep = setInterval(() => this.#closeStalled(socketTimeoutMs, performance.now()), Math.max(25, socketTimeoutMs / 8)).unref()
+      this.#sweep = sweep
+      server.once('close', () => clearInterval(sweep))
+    }
   }
 
   /** Attaches to the plain-HTTP server of --redirect-port before it listens: no handshake to wait for. */
@@ -95,8 +118,33 @@ export class ConnectionAccounting {
       const state = stateOf(request.socket)
       if (state === undefined) return
       state.inRequest = true
+      if (request.httpVersionMajor === 1) {
+        state.http1 = request.socket
+        state.progress = -1
+      }
       response.once('close', () => { state.inRequest = false })
     })
+  }
+
+  // Every byte a request in progress moved restarts its clock; one that
+  // moved none for `timeoutMs` is closed as Node's socket timeout would.
+  #closeStalled (timeoutMs: number, now: number): void {
+    for (const socket of this.#sockets) {
+      const state = stateOf(socket)
+      const http1 = state?.http1
+      if (state === undefined || http1 === undefined || !state.inRequest || http1.destroyed) continue
+      const progress = http1.bytesRead + http1.bytesWritten
+      if (progress !== state.progress) {
+        state.progress = progress
+        state.progressAt = now
+      } else if (now - state.progressAt >= timeoutMs) {
+        if (state.cause === undefined) {
+          state.cause = 'timeout'
+          state.reason = 'socket'
+        }
+        http1.destroy()
+      }
+    }
   }
 
   /** Records why `socket` (raw or TLS) is about to close; the first call wins. */
@@ -136,6 +184,7 @@ export class ConnectionAccounting {
   /** Closes every connection now (forced shutdown). */
   destroyAll (): void {
     this.#shuttingDown = true
+    clearInterval(this.#sweep)
     for (const socket of this.#sockets) {
       // Destroying the raw socket makes the TLS socket above it report a
       // premature close, which would read as the client's reset.
@@ -155,7 +204,7 @@ export class ConnectionAccounting {
   }
 
   #onConnection (socket: Tracked): void {
-    const state: ConnectionState = { inRequest: false, secure: false }
+    const state: ConnectionState = { inRequest: false, secure: false, progress: -1, progressAt: 0 }
     socket[kState] = state
     this.#sockets.add(socket)
     this.#observer.opened()
