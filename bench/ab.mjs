@@ -10,10 +10,7 @@
  * ratio to the first contender, and the median of the per-round ratios.
  * See bench/README.md, "A/B of small differences".
  */
-import { rmSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { contenderIds as benchContenderIds, contenders as benchContenders, diagnosticContenderIds, diagnosticContenders, seraphWithNodeOptions } from './contenders.mjs'
@@ -22,8 +19,8 @@ import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
 import { parseIdList } from './id-list.mjs'
 import { runLoad } from './load.mjs'
 import { median } from './report.mjs'
-import { killAllStarted } from './processes.mjs'
 import { scenarios } from './scenarios.mjs'
+import { runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 
 const contenderIds = [...benchContenderIds, ...diagnosticContenderIds]
@@ -40,7 +37,6 @@ const usage = `usage: npm run bench:ab -- --contenders id,id[,id…] [--scenario
 `
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
-let tmpDir = ''
 
 /**
  * @param {string} message
@@ -79,67 +75,47 @@ function parseOptions () {
   return { ids, scenario, rounds, slice, nodeOptions }
 }
 
-async function main () {
+async function main (/** @type {string} */ tmpDir) {
   const options = parseOptions()
   const cores = availableParallelism()
   const ticksPerSec = clockTicksPerSecond()
-  tmpDir = await mkdtemp(join(tmpdir(), 'seraph-ab-'))
-  try {
-    const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
-    const chosen = allContenders(cores).filter((c) => options.ids.includes(c.id))
-      .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
-    if (options.nodeOptions !== undefined) chosen.push(seraphWithNodeOptions(cores, options.nodeOptions))
-    const skipped = chosen.find((c) => c.skipped !== undefined)
-    if (skipped !== undefined) fail(skipped.skipped ?? '')
-    /** @type {{ label: string, pid: number, port: number, ticks: number, requests: number, perRound: number[], stop: () => Promise<void> }[]} */
-    const running = []
-    for (const contender of chosen) {
-      const started = await contender.start(ctx)
-      running.push({ label: contender.label, pid: started.pid, port: started.port, ticks: 0, requests: 0, perRound: [], stop: started.stop })
-    }
-    process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.rounds} rounds of ${options.slice} s per contender\n`)
-    for (const server of running) await runLoad({ port: server.port, scenario: options.scenario, durationSec: 1 })
-    for (let round = 0; round < options.rounds; round++) {
-      for (const server of round % 2 === 0 ? running : [...running].reverse()) {
-        const before = treeCpuTicks(server.pid).total
-        const load = await runLoad({ port: server.port, scenario: options.scenario, durationSec: options.slice })
-        const ticks = treeCpuTicks(server.pid).total - before
-        server.ticks += ticks
-        server.requests += load.requests
-        server.perRound.push(load.requests > 0 ? ticks / load.requests : Number.NaN)
-      }
-      process.stderr.write(`round ${round + 1}/${options.rounds}\n`)
-    }
-    const usPerRequest = (/** @type {{ ticks: number, requests: number }} */ s) => s.requests > 0 ? (s.ticks / ticksPerSec) * 1e6 / s.requests : Number.NaN
-    const reference = running[0]
-    if (reference === undefined) return
-    const rows = running.map((server) => [
-      server.label,
-      usPerRequest(server).toFixed(1),
-      (usPerRequest(server) / usPerRequest(reference)).toFixed(2),
-      median(server.perRound.map((value, i) => value / (reference.perRound[i] ?? Number.NaN))).toFixed(2),
-      String(Math.round(server.requests / (options.rounds * options.slice)))
-    ])
-    process.stdout.write(formatTable(['contender', 'server CPU µs/req', `× ${reference.label}`, 'median of per-round ratios', 'req/s'], rows) + '\n')
-    for (const server of running) await server.stop()
-  } finally {
-    killAllStarted()
-    await rm(tmpDir, { recursive: true, force: true })
-    tmpDir = ''
+  const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
+  const chosen = allContenders(cores).filter((c) => options.ids.includes(c.id))
+    .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
+  if (options.nodeOptions !== undefined) chosen.push(seraphWithNodeOptions(cores, options.nodeOptions))
+  const skipped = chosen.find((c) => c.skipped !== undefined)
+  if (skipped !== undefined) fail(skipped.skipped ?? '')
+  /** @type {{ label: string, pid: number, port: number, ticks: number, requests: number, perRound: number[], stop: () => Promise<void> }[]} */
+  const running = []
+  for (const contender of chosen) {
+    const started = await contender.start(ctx)
+    running.push({ label: contender.label, pid: started.pid, port: started.port, ticks: 0, requests: 0, perRound: [], stop: started.stop })
   }
+  process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.rounds} rounds of ${options.slice} s per contender\n`)
+  for (const server of running) await runLoad({ port: server.port, scenario: options.scenario, durationSec: 1 })
+  for (let round = 0; round < options.rounds; round++) {
+    for (const server of round % 2 === 0 ? running : [...running].reverse()) {
+      const before = treeCpuTicks(server.pid).total
+      const load = await runLoad({ port: server.port, scenario: options.scenario, durationSec: options.slice })
+      const ticks = treeCpuTicks(server.pid).total - before
+      server.ticks += ticks
+      server.requests += load.requests
+      server.perRound.push(load.requests > 0 ? ticks / load.requests : Number.NaN)
+    }
+    process.stderr.write(`round ${round + 1}/${options.rounds}\n`)
+  }
+  const usPerRequest = (/** @type {{ ticks: number, requests: number }} */ s) => s.requests > 0 ? (s.ticks / ticksPerSec) * 1e6 / s.requests : Number.NaN
+  const reference = running[0]
+  if (reference === undefined) return
+  const rows = running.map((server) => [
+    server.label,
+    usPerRequest(server).toFixed(1),
+    (usPerRequest(server) / usPerRequest(reference)).toFixed(2),
+    median(server.perRound.map((value, i) => value / (reference.perRound[i] ?? Number.NaN))).toFixed(2),
+    String(Math.round(server.requests / (options.rounds * options.slice)))
+  ])
+  process.stdout.write(formatTable(['contender', 'server CPU µs/req', `× ${reference.label}`, 'median of per-round ratios', 'req/s'], rows) + '\n')
+  for (const server of running) await server.stop()
 }
 
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
-  process.once(signal, () => {
-    killAllStarted()
-    if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
-    process.exit(130)
-  })
-}
-
-main().catch((err) => {
-  killAllStarted()
-  if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
-  process.stderr.write(`bench:ab: ${err instanceof Error ? err.message : String(err)}\n`)
-  process.exit(1)
-})
+runBenchScript({ name: 'bench:ab', folderPrefix: 'seraph-ab-' }, main)

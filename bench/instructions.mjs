@@ -12,9 +12,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -24,7 +22,7 @@ import { prepareContext } from './context.mjs'
 import { processTree } from './cpu.mjs'
 import { h2loadMissing } from './h2load.mjs'
 import { parseIdList } from './id-list.mjs'
-import { killAllStarted } from './processes.mjs'
+import { runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 
 // autocannon ships no types: the part used here.
@@ -52,7 +50,6 @@ A run takes about 1-2 minutes per contender and scenario: valgrind runs node ~50
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const warmupRequests = 5000
 const baseRequests = 1000
-let tmpDir = ''
 
 /**
  * @param {string} message
@@ -226,12 +223,11 @@ function jitNames (pid) {
   }
 }
 
-async function main () {
+async function main (/** @type {string} */ tmpDir) {
   const options = parseOptions()
   const probe = spawnSync('valgrind', ['--version'], { encoding: 'utf8' })
   if (probe.status !== 0) fail('valgrind is not installed: apt-get install -y valgrind')
   const h2Missing = h2loadMissing()
-  tmpDir = await mkdtemp(join(tmpdir(), 'seraph-instructions-'))
   const cgDir = join(tmpDir, 'callgrind')
   mkdirSync(cgDir)
   const { ctx, build } = await prepareContext(repoRoot, tmpDir, 1)
@@ -348,19 +344,4 @@ function report (results, options) {
   }
 }
 
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
-  process.once(signal, () => {
-    killAllStarted()
-    if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
-    process.exit(130)
-  })
-}
-
-main().then(async () => {
-  await rm(tmpDir, { recursive: true, force: true })
-}, (err) => {
-  killAllStarted()
-  if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
-  process.stderr.write(`bench:instructions: ${err instanceof Error ? err.message : String(err)}\n`)
-  process.exit(1)
-})
+runBenchScript({ name: 'bench:instructions', folderPrefix: 'seraph-instructions-' }, main)

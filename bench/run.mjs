@@ -6,9 +6,8 @@
  * (medians, ratios to seraph) and writes bench/results/<stamp>.json and .svg.
  * See bench/README.md.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { availableParallelism, cpus, release, tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
+import { availableParallelism, cpus, release } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -19,12 +18,12 @@ import { h2loadMissing, h2loadVersion } from './h2load.mjs'
 import { parseIdList } from './id-list.mjs'
 import { formatHttp2Targets, http2TargetRows } from './http2-targets.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
-import { killAllStarted } from './processes.mjs'
 import { formatReport, summarize } from './report.mjs'
 import { writeResults } from './results.mjs'
 import { floorRatios, targetRows } from './targets.mjs'
 import { scenarios as allScenarios } from './scenarios.mjs'
 import { measure, probePhase, progress, waitForQuiet } from './phases.mjs'
+import { runBenchScript } from './script-lifecycle.mjs'
 
 /**
  * @typedef {import('./contenders.mjs').Contender} Contender
@@ -43,16 +42,6 @@ const usage = `usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--
 `
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
-
-/** The temporary folder (certificate, nginx prefix) while it exists. */
-let tmpDir = ''
-
-/** Synchronous clean-up for signals and fatal errors. */
-function cleanUp () {
-  killAllStarted()
-  if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
-  tmpDir = ''
-}
 
 /**
  * @param {string} message
@@ -109,7 +98,7 @@ function versionOf (binary) {
   return binary === '' ? 'not installed' : nginxVersion(binary)
 }
 
-async function main () {
+async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ stopAll) {
   const options = parseOptions()
   const started = Date.now()
   const cliPath = join(repoRoot, 'dist/src/cli.js')
@@ -128,172 +117,152 @@ async function main () {
   const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * Math.max(1, candidates.length) * (options.durationSec + options.warmupSec + 25) * 1000
   setTimeout(() => {
     progress(`bench: still running after ${Math.round(budgetMs / 1000)} s: stopping everything`)
-    cleanUp()
+    stopAll()
     process.exit(1)
   }, budgetMs).unref()
 
-  tmpDir = await mkdtemp(join(tmpdir(), 'seraph-bench-'))
-  try {
-    const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
+  const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
 
-    /** @type {string[]} */
-    const skipped = []
-    for (const c of candidates) {
-      if (c.skipped !== undefined) {
-        skipped.push(c.skipped)
-        progress(c.skipped)
-      }
+  /** @type {string[]} */
+  const skipped = []
+  for (const c of candidates) {
+    if (c.skipped !== undefined) {
+      skipped.push(c.skipped)
+      progress(c.skipped)
     }
-    const eligible = candidates.filter((c) => c.skipped === undefined)
-    // The HTTP/2 scenarios need h2load: without it they are left out, with one line.
-    const noH2load = options.scenarios.some((s) => s.protocol === 'h2') ? h2loadMissing() : undefined
-    if (noH2load !== undefined) {
-      skipped.push(noH2load)
-      progress(noH2load)
-      options.scenarios = options.scenarios.filter((s) => s.protocol !== 'h2')
-    }
-    const { probes, failed } = await probePhase(eligible, ctx, options.scenarios)
-    for (const [id, message] of failed) skipped.push(`${id} failed to start or serve the files: skipped (${message})`)
-    const contenders = eligible.filter((c) => !failed.has(c.id))
+  }
+  const eligible = candidates.filter((c) => c.skipped === undefined)
+  // The HTTP/2 scenarios need h2load: without it they are left out, with one line.
+  const noH2load = options.scenarios.some((s) => s.protocol === 'h2') ? h2loadMissing() : undefined
+  if (noH2load !== undefined) {
+    skipped.push(noH2load)
+    progress(noH2load)
+    options.scenarios = options.scenarios.filter((s) => s.protocol !== 'h2')
+  }
+  const { probes, failed } = await probePhase(eligible, ctx, options.scenarios)
+  for (const [id, message] of failed) skipped.push(`${id} failed to start or serve the files: skipped (${message})`)
+  const contenders = eligible.filter((c) => !failed.has(c.id))
 
-    /** @type {RunRecord[]} */
-    const runs = []
-    /** @type {{ scenario: string, contender: string, rep: number, error: string }[]} */
-    const failures = []
-    // Each contender runs in the scenarios of the protocols it speaks (contenders.mjs).
-    const runsIn = (/** @type {Scenario} */ scenario) => contenders.filter((c) => c.protocols.includes(scenario.protocol ?? 'h1'))
-    const total = options.scenarios.reduce((sum, scenario) => sum + options.reps * runsIn(scenario).length, 0)
-    let done = 0
-    // Time the bench may spend waiting for the machine to be idle, in all.
-    const quietBudget = { ms: options.quick ? 10_000 : 240_000, waitedMs: 0 }
-    // Runs that may be repeated because other processes disturbed them, in all.
-    const retries = { left: options.quick ? 3 : 16, used: 0 }
-    for (const scenario of options.scenarios) {
-      for (let rep = 1; rep <= options.reps; rep++) {
-        // Interleaved, the first contender moving along by one each repetition.
-        const those = runsIn(scenario)
-        const order = those.map((_, i) => those[(i + rep - 1) % those.length]).filter((c) => c !== undefined)
-        for (const contender of order) {
-          done++
-          const tag = `[${String(done).padStart(String(total).length)}/${total}] ${scenario.id} rep ${rep} ${contender.label}`
-          try {
-            /** @type {RunRecord | undefined} */
-            let best
-            let attempts = 0
-            // A run during which other processes took CPU is done again (within
-            // the retry budget); the least disturbed attempt counts.
-            while (true) {
-              attempts++
-              await waitForQuiet(quietBudget, ticksPerSec)
-              const record = await measure(contender, scenario, rep, ctx, { durationSec: options.durationSec, warmupSec: options.warmupSec, ticksPerSec })
-              if (best === undefined || record.otherCores < best.otherCores) best = record
-              progress(`${tag}: ${Math.round(record.load.reqPerSec)} req/s, ${record.load.mbPerSec.toFixed(1)} MB/s, ` +
-                `${Math.round(record.cpuUsPerRequest)} µs CPU/req, errors ${record.load.errors}, non-2xx ${record.load.non2xx}` +
-                (record.otherCores > disturbedCores ? `; other processes used ${record.otherCores.toFixed(2)} cores` : ''))
-              if (record.otherCores <= disturbedCores || attempts >= 3 || retries.left <= 0) break
-              retries.left--
-              retries.used++
-              progress('  disturbed: measuring again')
-            }
-            runs.push({ ...best, attempts })
-          } catch (err) {
-            const error = err instanceof Error ? err.message : String(err)
-            failures.push({ scenario: scenario.id, contender: contender.id, rep, error })
-            progress(`${tag}: FAILED: ${error}`)
+  /** @type {RunRecord[]} */
+  const runs = []
+  /** @type {{ scenario: string, contender: string, rep: number, error: string }[]} */
+  const failures = []
+  // Each contender runs in the scenarios of the protocols it speaks (contenders.mjs).
+  const runsIn = (/** @type {Scenario} */ scenario) => contenders.filter((c) => c.protocols.includes(scenario.protocol ?? 'h1'))
+  const total = options.scenarios.reduce((sum, scenario) => sum + options.reps * runsIn(scenario).length, 0)
+  let done = 0
+  // Time the bench may spend waiting for the machine to be idle, in all.
+  const quietBudget = { ms: options.quick ? 10_000 : 240_000, waitedMs: 0 }
+  // Runs that may be repeated because other processes disturbed them, in all.
+  const retries = { left: options.quick ? 3 : 16, used: 0 }
+  for (const scenario of options.scenarios) {
+    for (let rep = 1; rep <= options.reps; rep++) {
+      // Interleaved, the first contender moving along by one each repetition.
+      const those = runsIn(scenario)
+      const order = those.map((_, i) => those[(i + rep - 1) % those.length]).filter((c) => c !== undefined)
+      for (const contender of order) {
+        done++
+        const tag = `[${String(done).padStart(String(total).length)}/${total}] ${scenario.id} rep ${rep} ${contender.label}`
+        try {
+          /** @type {RunRecord | undefined} */
+          let best
+          let attempts = 0
+          // A run during which other processes took CPU is done again (within
+          // the retry budget); the least disturbed attempt counts.
+          while (true) {
+            attempts++
+            await waitForQuiet(quietBudget, ticksPerSec)
+            const record = await measure(contender, scenario, rep, ctx, { durationSec: options.durationSec, warmupSec: options.warmupSec, ticksPerSec })
+            if (best === undefined || record.otherCores < best.otherCores) best = record
+            progress(`${tag}: ${Math.round(record.load.reqPerSec)} req/s, ${record.load.mbPerSec.toFixed(1)} MB/s, ` +
+              `${Math.round(record.cpuUsPerRequest)} µs CPU/req, errors ${record.load.errors}, non-2xx ${record.load.non2xx}` +
+              (record.otherCores > disturbedCores ? `; other processes used ${record.otherCores.toFixed(2)} cores` : ''))
+            if (record.otherCores <= disturbedCores || attempts >= 3 || retries.left <= 0) break
+            retries.left--
+            retries.used++
+            progress('  disturbed: measuring again')
           }
+          runs.push({ ...best, attempts })
+        } catch (err) {
+          const error = err instanceof Error ? err.message : String(err)
+          failures.push({ scenario: scenario.id, contender: contender.id, rep, error })
+          progress(`${tag}: FAILED: ${error}`)
         }
       }
     }
-
-    const summary = summarize(runs, options.scenarios, contenders, 'seraph')
-    const targets = targetRows(summary, probes)
-    const floors = floorRatios(summary)
-    const http2Targets = http2TargetRows(summary)
-    const date = new Date()
-    const cpuModel = cpus()[0]?.model ?? 'unknown CPU'
-    const machine = {
-      cpuModel,
-      nproc: cpus().length,
-      availableParallelism: cores,
-      kernel: `Linux ${release()}`,
-      node: process.version,
-      nginx: versionOf(nginxBinary),
-      autocannon: autocannonVersion,
-      h2load: h2loadVersion(),
-      clockTicksPerSecond: ticksPerSec,
-      seraphBuild: build
-    }
-    const header = [
-      `seraph bench, ${date.toISOString()}${options.quick ? ' (--quick)' : ''}`,
-      `machine: ${cpuModel}, ${machine.nproc} cores (availableParallelism ${cores}), ${machine.kernel}, node ${machine.node}, nginx ${machine.nginx}`,
-      `seraph: the build in dist/ when the bench started (copied; JavaScript hash ${build})`,
-      `load generator: autocannon ${autocannonVersion} in this one process (one thread), on the same ${machine.nproc} cores as the server`,
-      `  (HTTP/2 scenarios: h2load ${machine.h2load}, one thread, as a child process; its CPU counts as the generator's),`,
-      `  with the same settings for every contender: ${options.scenarios[0]?.connections ?? 50} connections, pipelining 1, ` +
-        `${options.durationSec} s per run after a ${options.warmupSec} s warm-up, ${options.reps} repetition(s), contenders interleaved.`,
-      `server CPU µs/req: utime+stime of the contender's whole process tree (/proc, CLK_TCK ${ticksPerSec}) during the run ÷ responses`,
-      '  ("main N%": the share of the process we started: seraph\'s or node:cluster\'s primary, nginx\'s master);',
-      '  "cores server+gen+other" = CPU seconds per second used by the server tree, by this load generator and by every',
-      '  other process on the machine (should be ~0). RSS after the run.',
-      '  "worker CPU split": each worker\'s share of the CPU all the workers used during the run (the children of the process we started).'
-    ]
-    const busiest = Math.max(0, ...runs.map((r) => r.otherCores))
-    if (retries.used > 0) header.push(`${retries.used} run(s) were measured again because other processes used CPU during them.`)
-    if (busiest > disturbedCores) {
-      header.push(`WARNING: other processes used up to ${busiest.toFixed(2)} cores during some runs: the machine was not idle, numbers are noisy.`)
-    }
-    process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps, targets, floors }) + '\n')
-    process.stdout.write(formatHttp2Targets(http2Targets) + '\n')
-    if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
-
-    const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
-    const files = await writeResults(join(repoRoot, 'bench/results'), stamp, {
-      title: `seraph bench: median req/s per scenario${options.quick ? ' (--quick)' : ''}`,
-      subtitle: `${date.toISOString().slice(0, 10)} · ${machine.nproc} cores (${cpuModel}) shared with autocannon ${autocannonVersion} · node ${machine.node} · nginx ${machine.nginx} · ${options.durationSec} s × ${options.reps}`,
-      date: date.toISOString(),
-      machine,
-      settings: {
-        quick: options.quick,
-        durationSec: options.durationSec,
-        warmupSec: options.warmupSec,
-        reps: options.reps,
-        pipelining: 1,
-        timeoutSec: 10
-      },
-      contenders: contenders.map((c) => ({ id: c.id, label: c.label, description: c.description })),
-      skipped,
-      scenarios: options.scenarios,
-      probes,
-      summary,
-      targets,
-      http2Targets,
-      seraphToFloor: floors,
-      runs,
-      failures,
-      quietWaitSec: Math.round(quietBudget.waitedMs / 1000),
-      repeatedRuns: retries.used,
-      elapsedSec: Math.round((Date.now() - started) / 1000)
-    })
-    process.stdout.write(`results: ${files.json}\nchart:   ${files.svg}\n`)
-    if (summary.length === 0) process.exitCode = 1
-  } finally {
-    killAllStarted()
-    await rm(tmpDir, { recursive: true, force: true })
-    tmpDir = ''
   }
-}
 
-process.on('exit', cleanUp)
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
-  process.once(signal, () => {
-    progress(`bench: ${signal}: stopping every server it started`)
-    cleanUp()
-    process.exit(130)
+  const summary = summarize(runs, options.scenarios, contenders, 'seraph')
+  const targets = targetRows(summary, probes)
+  const floors = floorRatios(summary)
+  const http2Targets = http2TargetRows(summary)
+  const date = new Date()
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU'
+  const machine = {
+    cpuModel,
+    nproc: cpus().length,
+    availableParallelism: cores,
+    kernel: `Linux ${release()}`,
+    node: process.version,
+    nginx: versionOf(nginxBinary),
+    autocannon: autocannonVersion,
+    h2load: h2loadVersion(),
+    clockTicksPerSecond: ticksPerSec,
+    seraphBuild: build
+  }
+  const header = [
+    `seraph bench, ${date.toISOString()}${options.quick ? ' (--quick)' : ''}`,
+    `machine: ${cpuModel}, ${machine.nproc} cores (availableParallelism ${cores}), ${machine.kernel}, node ${machine.node}, nginx ${machine.nginx}`,
+    `seraph: the build in dist/ when the bench started (copied; JavaScript hash ${build})`,
+    `load generator: autocannon ${autocannonVersion} in this one process (one thread), on the same ${machine.nproc} cores as the server`,
+    `  (HTTP/2 scenarios: h2load ${machine.h2load}, one thread, as a child process; its CPU counts as the generator's),`,
+    `  with the same settings for every contender: ${options.scenarios[0]?.connections ?? 50} connections, pipelining 1, ` +
+      `${options.durationSec} s per run after a ${options.warmupSec} s warm-up, ${options.reps} repetition(s), contenders interleaved.`,
+    `server CPU µs/req: utime+stime of the contender's whole process tree (/proc, CLK_TCK ${ticksPerSec}) during the run ÷ responses`,
+    '  ("main N%": the share of the process we started: seraph\'s or node:cluster\'s primary, nginx\'s master);',
+    '  "cores server+gen+other" = CPU seconds per second used by the server tree, by this load generator and by every',
+    '  other process on the machine (should be ~0). RSS after the run.',
+    '  "worker CPU split": each worker\'s share of the CPU all the workers used during the run (the children of the process we started).'
+  ]
+  const busiest = Math.max(0, ...runs.map((r) => r.otherCores))
+  if (retries.used > 0) header.push(`${retries.used} run(s) were measured again because other processes used CPU during them.`)
+  if (busiest > disturbedCores) {
+    header.push(`WARNING: other processes used up to ${busiest.toFixed(2)} cores during some runs: the machine was not idle, numbers are noisy.`)
+  }
+  process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps, targets, floors }) + '\n')
+  process.stdout.write(formatHttp2Targets(http2Targets) + '\n')
+  if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
+
+  const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
+  const files = await writeResults(join(repoRoot, 'bench/results'), stamp, {
+    title: `seraph bench: median req/s per scenario${options.quick ? ' (--quick)' : ''}`,
+    subtitle: `${date.toISOString().slice(0, 10)} · ${machine.nproc} cores (${cpuModel}) shared with autocannon ${autocannonVersion} · node ${machine.node} · nginx ${machine.nginx} · ${options.durationSec} s × ${options.reps}`,
+    date: date.toISOString(),
+    machine,
+    settings: {
+      quick: options.quick,
+      durationSec: options.durationSec,
+      warmupSec: options.warmupSec,
+      reps: options.reps,
+      pipelining: 1,
+      timeoutSec: 10
+    },
+    contenders: contenders.map((c) => ({ id: c.id, label: c.label, description: c.description })),
+    skipped,
+    scenarios: options.scenarios,
+    probes,
+    summary,
+    targets,
+    http2Targets,
+    seraphToFloor: floors,
+    runs,
+    failures,
+    quietWaitSec: Math.round(quietBudget.waitedMs / 1000),
+    repeatedRuns: retries.used,
+    elapsedSec: Math.round((Date.now() - started) / 1000)
   })
+  process.stdout.write(`results: ${files.json}\nchart:   ${files.svg}\n`)
+  if (summary.length === 0) process.exitCode = 1
 }
 
-main().catch((err) => {
-  cleanUp()
-  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-  process.exit(1)
-})
+runBenchScript({ name: 'bench', folderPrefix: 'seraph-bench-', stack: true, onSignal: (signal) => progress(`bench: ${signal}: stopping every server it started`) }, main)

@@ -8,10 +8,7 @@
  * `npm run bench`'s warm-up before each measured run has to cover. See
  * bench/README.md, "Warm-up".
  */
-import { rmSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { contenderIds, contenders } from './contenders.mjs'
@@ -20,8 +17,8 @@ import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
 import { parseIdList } from './id-list.mjs'
 import { runLoad } from './load.mjs'
 import { median } from './report.mjs'
-import { killAllStarted } from './processes.mjs'
 import { scenarios } from './scenarios.mjs'
+import { runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 
 const usage = `usage: npm run bench:warm-up -- --contenders id,id[,id…] [--scenario id] [--seconds N] [--reps N]
@@ -32,7 +29,6 @@ const usage = `usage: npm run bench:warm-up -- --contenders id,id[,id…] [--sce
 `
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
-let tmpDir = ''
 
 /**
  * @param {string} message
@@ -69,69 +65,49 @@ function parseOptions () {
   return { ids, scenario, seconds, reps }
 }
 
-async function main () {
+async function main (/** @type {string} */ tmpDir) {
   const options = parseOptions()
   const cores = availableParallelism()
   const ticksPerSec = clockTicksPerSecond()
-  tmpDir = await mkdtemp(join(tmpdir(), 'seraph-warm-up-'))
-  try {
-    const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
-    const chosen = contenders(cores).filter((c) => options.ids.includes(c.id))
-      .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
-    const protocol = options.scenario.protocol ?? 'h1'
-    const skipped = chosen.find((c) => c.skipped !== undefined || !c.protocols.includes(protocol))
-    if (skipped !== undefined) fail(skipped.skipped ?? `${skipped.id} does not run ${protocol} scenarios`)
-    process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.reps} start(s) per contender, ${options.seconds} one-second loads each\n`)
-    /** @type {Map<string, number[][]>} µs per request in each second, one array per start */
-    const samples = new Map(chosen.map((c) => [c.label, []]))
-    for (let rep = 0; rep < options.reps; rep++) {
-      // The first contender moves along by one each repetition, as in `npm run bench`.
-      const order = chosen.map((_, i) => chosen[(i + rep) % chosen.length])
-      for (const contender of order) {
-        if (contender === undefined) continue
-        const running = await contender.start(ctx)
-        /** @type {number[]} */
-        const perSecond = []
-        for (let second = 0; second < options.seconds; second++) {
-          const before = treeCpuTicks(running.pid).total
-          const load = await runLoad({ port: running.port, scenario: options.scenario, durationSec: 1 })
-          const ticks = treeCpuTicks(running.pid).total - before
-          perSecond.push(load.requests > 0 ? (ticks / ticksPerSec) * 1e6 / load.requests : Number.NaN)
-        }
-        await running.stop()
-        samples.get(contender.label)?.push(perSecond)
-        process.stderr.write(`start ${rep + 1}/${options.reps} ${contender.label}: ${perSecond.map((us) => us.toFixed(0)).join(' ')}\n`)
+  const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
+  const chosen = contenders(cores).filter((c) => options.ids.includes(c.id))
+    .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
+  const protocol = options.scenario.protocol ?? 'h1'
+  const skipped = chosen.find((c) => c.skipped !== undefined || !c.protocols.includes(protocol))
+  if (skipped !== undefined) fail(skipped.skipped ?? `${skipped.id} does not run ${protocol} scenarios`)
+  process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.reps} start(s) per contender, ${options.seconds} one-second loads each\n`)
+  /** @type {Map<string, number[][]>} µs per request in each second, one array per start */
+  const samples = new Map(chosen.map((c) => [c.label, []]))
+  for (let rep = 0; rep < options.reps; rep++) {
+    // The first contender moves along by one each repetition, as in `npm run bench`.
+    const order = chosen.map((_, i) => chosen[(i + rep) % chosen.length])
+    for (const contender of order) {
+      if (contender === undefined) continue
+      const running = await contender.start(ctx)
+      /** @type {number[]} */
+      const perSecond = []
+      for (let second = 0; second < options.seconds; second++) {
+        const before = treeCpuTicks(running.pid).total
+        const load = await runLoad({ port: running.port, scenario: options.scenario, durationSec: 1 })
+        const ticks = treeCpuTicks(running.pid).total - before
+        perSecond.push(load.requests > 0 ? (ticks / ticksPerSec) * 1e6 / load.requests : Number.NaN)
       }
+      await running.stop()
+      samples.get(contender.label)?.push(perSecond)
+      process.stderr.write(`start ${rep + 1}/${options.reps} ${contender.label}: ${perSecond.map((us) => us.toFixed(0)).join(' ')}\n`)
     }
-    const seconds = Array.from({ length: options.seconds }, (_, i) => i)
-    // Steady: the median of the second half of the seconds, over all starts.
-    const steadyOf = (/** @type {number[][]} */ runs) => median(runs.flatMap((run) => run.slice(Math.floor(options.seconds / 2))))
-    const rows = chosen.map((c) => {
-      const runs = samples.get(c.label) ?? []
-      const steady = steadyOf(runs)
-      return [c.label, ...seconds.map((s) => median(runs.map((run) => run[s] ?? Number.NaN)).toFixed(0)), steady.toFixed(0),
-        ...[0, 1, 2].map((s) => (median(runs.map((run) => run[s] ?? Number.NaN)) / steady).toFixed(2))]
-    })
-    process.stdout.write(`server CPU µs per request in each second after the start (${options.scenario.id}, medians of ${options.reps} start(s)); steady = median of the second half\n`)
-    process.stdout.write(formatTable(['contender', ...seconds.map((s) => `${s + 1}`), 'steady', '1st ÷ steady', '2nd ÷ steady', '3rd ÷ steady'], rows) + '\n')
-  } finally {
-    killAllStarted()
-    await rm(tmpDir, { recursive: true, force: true })
-    tmpDir = ''
   }
-}
-
-for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
-  process.once(signal, () => {
-    killAllStarted()
-    if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
-    process.exit(130)
+  const seconds = Array.from({ length: options.seconds }, (_, i) => i)
+  // Steady: the median of the second half of the seconds, over all starts.
+  const steadyOf = (/** @type {number[][]} */ runs) => median(runs.flatMap((run) => run.slice(Math.floor(options.seconds / 2))))
+  const rows = chosen.map((c) => {
+    const runs = samples.get(c.label) ?? []
+    const steady = steadyOf(runs)
+    return [c.label, ...seconds.map((s) => median(runs.map((run) => run[s] ?? Number.NaN)).toFixed(0)), steady.toFixed(0),
+      ...[0, 1, 2].map((s) => (median(runs.map((run) => run[s] ?? Number.NaN)) / steady).toFixed(2))]
   })
+  process.stdout.write(`server CPU µs per request in each second after the start (${options.scenario.id}, medians of ${options.reps} start(s)); steady = median of the second half\n`)
+  process.stdout.write(formatTable(['contender', ...seconds.map((s) => `${s + 1}`), 'steady', '1st ÷ steady', '2nd ÷ steady', '3rd ÷ steady'], rows) + '\n')
 }
 
-main().catch((err) => {
-  killAllStarted()
-  if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
-  process.stderr.write(`bench:warm-up: ${err instanceof Error ? err.message : String(err)}\n`)
-  process.exit(1)
-})
+runBenchScript({ name: 'bench:warm-up', folderPrefix: 'seraph-warm-up-' }, main)

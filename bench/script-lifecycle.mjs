@@ -1,0 +1,51 @@
+// @ts-check
+/**
+ * What every bench script does around its work: a temporary folder for the
+ * run (the certificate, the copy of seraph's build, nginx's prefix…), and
+ * when the script ends — done, failed, Ctrl-C, an exit — every process it
+ * started stopped and the folder removed. A failure prints one line,
+ * `name: message`, and exits 1.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { killAllStarted } from './processes.mjs'
+
+/**
+ * @typedef {object} ScriptSpec
+ * @property {string} name for the error line, e.g. `bench:ab`
+ * @property {string} folderPrefix of the temporary folder, e.g. `seraph-ab-`
+ * @property {(signal: string) => void} [onSignal] says something before the clean-up
+ * @property {boolean} [stack] the error line ends with the stack (unexpected errors of the main bench)
+ */
+
+/**
+ * Runs `main` with a fresh temporary folder. `stopAll` stops what it started
+ * and removes the folder at once (for a script's own time budget).
+ * @param {ScriptSpec} spec
+ * @param {(tmpDir: string, stopAll: () => void) => Promise<void>} main
+ */
+export function runBenchScript (spec, main) {
+  let tmpDir = ''
+  const stopAll = () => {
+    killAllStarted()
+    if (tmpDir !== '') rmSync(tmpDir, { recursive: true, force: true })
+    tmpDir = ''
+  }
+  // Synchronous, so it also runs when a script ends with process.exit (a bad option).
+  process.on('exit', stopAll)
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+    process.once(signal, () => {
+      spec.onSignal?.(signal)
+      stopAll()
+      process.exit(130)
+    })
+  }
+  tmpDir = mkdtempSync(join(tmpdir(), spec.folderPrefix))
+  main(tmpDir, stopAll).then(stopAll, (err) => {
+    stopAll()
+    const text = err instanceof Error ? (spec.stack === true ? err.stack ?? err.message : err.message) : String(err)
+    process.stderr.write(`${spec.name}: ${text}\n`)
+    process.exit(1)
+  })
+}
