@@ -98,16 +98,18 @@ async function main (/** @type {string} */ tmpDir) {
     }
   }
   const seconds = Array.from({ length: options.seconds }, (_, i) => i)
+  // The first three seconds (as many as were measured) against the steady state.
+  const early = seconds.slice(0, 3)
   // Steady: the median of the second half of the seconds, over all starts.
   const steadyOf = (/** @type {number[][]} */ runs) => median(runs.flatMap((run) => run.slice(Math.floor(options.seconds / 2))))
   const rows = chosen.map((c) => {
     const runs = samples.get(c.label) ?? []
     const steady = steadyOf(runs)
     return [c.label, ...seconds.map((s) => median(runs.map((run) => run[s] ?? Number.NaN)).toFixed(0)), steady.toFixed(0),
-      ...[0, 1, 2].map((s) => (median(runs.map((run) => run[s] ?? Number.NaN)) / steady).toFixed(2))]
+      ...early.map((s) => (median(runs.map((run) => run[s] ?? Number.NaN)) / steady).toFixed(2))]
   })
   process.stdout.write(`server CPU µs per request in each second after the start (${options.scenario.id}, medians of ${options.reps} start(s)); steady = median of the second half\n`)
-  process.stdout.write(formatTable(['contender', ...seconds.map((s) => `${s + 1}`), 'steady', '1st ÷ steady', '2nd ÷ steady', '3rd ÷ steady'], rows) + '\n')
+  process.stdout.write(formatTable(['contender', ...seconds.map((s) => `${s + 1}`), 'steady', ...early.map((s) => `${['1st', '2nd', '3rd'][s]} ÷ steady`)], rows) + '\n')
 }
 
 runBenchScript({ name: 'bench:warm-up', folderPrefix: 'seraph-warm-up-' }, main)
