@@ -141,6 +141,18 @@ t.test('a keep-alive connection left idle ends at its timeout, counted as timeou
   t.equal(rec.closed.length, 1)
 })
 
+t.test('--socket-timeout bounds requests in progress only: an idle keep-alive connection waits for --keep-alive-timeout', async (t) => {
+  const { rec, port, ca } = await serve(t, bundledPublicDir, { socketTimeoutMs: 300, keepAliveTimeoutMs: 1000 })
+  const closed = rec.next()
+  let answered = 0
+  const idle = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'] }, () => {
+    idle.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n')
+  })
+  idle.on('data', () => { answered = performance.now() }).on('error', () => {})
+  t.same(await closed, { cause: 'timeout', reason: 'idle' }, 'closed as idle, not as a stalled request')
+  t.ok(performance.now() - answered >= 900, `closed ${Math.round(performance.now() - answered)} ms after the answer: the keep-alive timeout, not the 300 ms socket timeout`)
+})
+
 t.test('destroyAll closes every open connection, counted as shutdown', async (t) => {
   const { rec, accounting, port } = await serve(t)
   const sockets = await Promise.all([tcp(port), tcp(port), tcp(port)])
@@ -173,9 +185,12 @@ t.test('classify maps socket, TLS and parser errors to causes', async (t) => {
 t.test('a response the client stops reading ends at --socket-timeout, counted as timeout/socket', async (t) => {
   const { rec, port, ca } = await serve(t, await rootWithLargeFile(t), { socketTimeoutMs: 300 })
   const closed = rec.next()
+  const started = performance.now()
   const client = https(port, ca, (socket) => socket.write('GET /large.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'))
   client.pause()
   t.same(await closed, { cause: 'timeout', reason: 'socket' }, 'not idle: a response was being sent')
+  // The buffers fill in a moment; then 1-1.25 timeouts. Generous for a busy machine, far below a sweep 8× too slow.
+  t.ok(performance.now() - started < 2_000, `closed ${Math.round(performance.now() - started)} ms after the request`)
 })
 
 t.test('a download read slowly but steadily outlives --socket-timeout: only a stall ends a connection', async (t) => {
