@@ -20,7 +20,7 @@ import { parseIdList } from './id-list.mjs'
 import { runLoad } from './load.mjs'
 import { median } from './report.mjs'
 import { scenarios } from './scenarios.mjs'
-import { runBenchScript } from './script-lifecycle.mjs'
+import { failWith, runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 
 const contenderIds = [...benchContenderIds, ...diagnosticContenderIds]
@@ -38,14 +38,8 @@ const usage = `usage: npm run bench:ab -- --contenders id,id[,id…] [--scenario
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 
-/**
- * @param {string} message
- * @returns {never}
- */
-function fail (message) {
-  process.stderr.write(`bench:ab: ${message}\n`)
-  process.exit(1)
-}
+/** @type {(message: string) => never} An annotated const, so that TypeScript narrows after a call. */
+const fail = failWith('bench:ab')
 
 function parseOptions () {
   const { values } = parseArgs({

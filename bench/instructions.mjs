@@ -22,7 +22,7 @@ import { prepareContext } from './context.mjs'
 import { processTree } from './cpu.mjs'
 import { h2loadMissing } from './h2load.mjs'
 import { parseIdList } from './id-list.mjs'
-import { runBenchScript } from './script-lifecycle.mjs'
+import { failWith, runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 
 // autocannon ships no types: the part used here.
@@ -51,14 +51,8 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const warmupRequests = 5000
 const baseRequests = 1000
 
-/**
- * @param {string} message
- * @returns {never}
- */
-function fail (message) {
-  process.stderr.write(`bench:instructions: ${message}\n`)
-  process.exit(1)
-}
+/** @type {(message: string) => never} An annotated const, so that TypeScript narrows after a call. */
+const fail = failWith('bench:instructions')
 
 function parseOptions () {
   const { values } = parseArgs({

@@ -23,7 +23,7 @@ import { writeResults } from './results.mjs'
 import { floorRatios, targetRows } from './targets.mjs'
 import { scenarios as allScenarios } from './scenarios.mjs'
 import { measure, probePhase, progress, waitForQuiet } from './phases.mjs'
-import { runBenchScript } from './script-lifecycle.mjs'
+import { failWith, runBenchScript } from './script-lifecycle.mjs'
 
 /**
  * @typedef {import('./contenders.mjs').Contender} Contender
@@ -43,14 +43,8 @@ const usage = `usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 
-/**
- * @param {string} message
- * @returns {never}
- */
-function fail (message) {
-  process.stderr.write(`bench: ${message}\n`)
-  process.exit(1)
-}
+/** @type {(message: string) => never} An annotated const, so that TypeScript narrows after a call. */
+const fail = failWith('bench')
 
 function parseOptions () {
   const { values } = parseArgs({

@@ -20,6 +20,19 @@ import { killAllStarted } from './processes.mjs'
  */
 
 /**
+ * How a bench script refuses bad input or gives up: `name: message` on
+ * stderr and exit 1 (the exit stops what runBenchScript's script started).
+ * @param {string} name e.g. `bench:ab`
+ * @returns {(message: string) => never}
+ */
+export function failWith (name) {
+  return (message) => {
+    process.stderr.write(`${name}: ${message}\n`)
+    process.exit(1)
+  }
+}
+
+/**
  * Runs `main` with a fresh temporary folder. `stopAll` stops what it started
  * and removes the folder at once (for a script's own time budget).
  * @param {ScriptSpec} spec
@@ -43,9 +56,6 @@ export function runBenchScript (spec, main) {
   }
   tmpDir = mkdtempSync(join(tmpdir(), spec.folderPrefix))
   main(tmpDir, stopAll).then(stopAll, (err) => {
-    stopAll()
-    const text = err instanceof Error ? (spec.stack === true ? err.stack ?? err.message : err.message) : String(err)
-    process.stderr.write(`${spec.name}: ${text}\n`)
-    process.exit(1)
+    failWith(spec.name)(err instanceof Error ? (spec.stack === true ? err.stack ?? err.message : err.message) : String(err))
   })
 }

@@ -18,7 +18,7 @@ import { parseIdList } from './id-list.mjs'
 import { runLoad } from './load.mjs'
 import { median } from './report.mjs'
 import { scenarios } from './scenarios.mjs'
-import { runBenchScript } from './script-lifecycle.mjs'
+import { failWith, runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 
 const usage = `usage: npm run bench:warm-up -- --contenders id,id[,id…] [--scenario id] [--seconds N] [--reps N]
@@ -30,14 +30,8 @@ const usage = `usage: npm run bench:warm-up -- --contenders id,id[,id…] [--sce
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 
-/**
- * @param {string} message
- * @returns {never}
- */
-function fail (message) {
-  process.stderr.write(`bench:warm-up: ${message}\n`)
-  process.exit(1)
-}
+/** @type {(message: string) => never} An annotated const, so that TypeScript narrows after a call. */
+const fail = failWith('bench:warm-up')
 
 function parseOptions () {
   const { values } = parseArgs({
@@ -69,12 +63,12 @@ async function main (/** @type {string} */ tmpDir) {
   const options = parseOptions()
   const cores = availableParallelism()
   const ticksPerSec = clockTicksPerSecond()
-  const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
   const chosen = contenders(cores).filter((c) => options.ids.includes(c.id))
     .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
   const protocol = options.scenario.protocol ?? 'h1'
   const skipped = chosen.find((c) => c.skipped !== undefined || !c.protocols.includes(protocol))
   if (skipped !== undefined) fail(skipped.skipped ?? `${skipped.id} does not run ${protocol} scenarios`)
+  const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
   process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.reps} start(s) per contender, ${options.seconds} one-second loads each\n`)
   /** @type {Map<string, number[][]>} µs per request in each second, one array per start */
   const samples = new Map(chosen.map((c) => [c.label, []]))
