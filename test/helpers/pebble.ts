@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { Resolver } from 'node:dns/promises'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
 import { makeCertificate, tempDir } from './certificates.js'
 
@@ -123,9 +125,10 @@ async function startPebbleOnce (t: Teardown, options: PebbleOptions): Promise<Pe
     }, timeoutMs)
     if (!check()) waiters.add(waiter)
   })
-  // A process that exits while we wait for its ready line fails the wait at once, with its output.
+  // A process that exits while we wait until it is ready fails the wait at once, with its output
+  // ('close': after its stdout and stderr ended, so the output has its last line, e.g. the bind error).
   const exitedEarly = (child: ChildProcess): Promise<never> => new Promise((_resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${String(child.spawnfile)} exited (${String(code)}) before it was ready:\n${lines.join('\n')}`)))
+    child.once('close', (code) => reject(new Error(`${String(child.spawnfile)} exited (${String(code)}) before it was ready:\n${lines.join('\n')}`)))
   })
   const dns = run(t, 'pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-defaultIPv4', '127.0.0.1', '-defaultIPv6', '',
     '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagementPort}`], {}, lines, onLine)
@@ -145,15 +148,24 @@ async function startPebbleOnce (t: Teardown, options: PebbleOptions): Promise<Pe
   caExited.catch(() => {})
   const caReady = waitForLine(/Listening on: 127\.0\.0\.1:\d+/)
   caReady.catch(() => {})
+  const agent = new Agent({ connect: { ca: cert.ca === undefined ? undefined : readFileSync(cert.ca) } })
+  t.teardown(() => agent.close())
+  // Both print their "listening" lines before they bind (pebble logs, then
+  // calls ListenAndServeTLS): a port another process took in between shows
+  // only as an exit after the line. Ready is when each answers as itself;
+  // an exit meanwhile fails the race with its output (and the caller starts again).
+  const answering = { stop: false }
+  const served = servesAsPebble(dnsPort, acmePort, managementPort, agent, answering)
+  served.catch(() => {})
   try {
-    await Promise.race([dnsExited, caExited, caReady])
+    await Promise.race([dnsExited, caExited, caReady.then(async () => await served)])
   } catch (err) {
     kill(dns)
     kill(ca)
     throw err
+  } finally {
+    answering.stop = true
   }
-  const agent = new Agent({ connect: { ca: cert.ca === undefined ? undefined : (await import('node:fs')).readFileSync(cert.ca) } })
-  t.teardown(() => agent.close())
   return {
     directoryUrl: `https://127.0.0.1:${acmePort}/dir`,
     caFile: cert.ca,
@@ -161,6 +173,34 @@ async function startPebbleOnce (t: Teardown, options: PebbleOptions): Promise<Pe
     orders: () => lines.filter((line) => /^Pebble .* Added order "[^"]+" to the db$/.test(line)).length,
     root: async () => (await request(`https://127.0.0.1:${managementPort}/roots/0`, { dispatcher: agent })).body.text(),
     waitForLine
+  }
+}
+
+/**
+ * Until pebble's directory and management interface answer over TLS as
+ * pebble's, and its DNS server answers 127.0.0.1 for a test name; at most
+ * 10 s. No event tells when a child has bound its port, so this asks again
+ * every 25 ms.
+ */
+async function servesAsPebble (dnsPort: number, acmePort: number, managementPort: number, agent: Agent, answering: { stop: boolean }): Promise<void> {
+  const resolver = new Resolver({ timeout: 500, tries: 1 })
+  resolver.setServers([`127.0.0.1:${dnsPort}`])
+  const deadline = Date.now() + 10_000
+  let last = ''
+  while (!answering.stop) {
+    try {
+      const directory = await request(`https://127.0.0.1:${acmePort}/dir`, { dispatcher: agent })
+      const body = await directory.body.text()
+      const roots = await request(`https://127.0.0.1:${managementPort}/roots/0`, { dispatcher: agent })
+      await roots.body.text()
+      const addresses = await resolver.resolve4(names[0] as string)
+      if (directory.statusCode === 200 && body.includes('newOrder') && roots.statusCode === 200 && addresses.includes('127.0.0.1')) return
+      last = `directory ${directory.statusCode}, roots ${roots.statusCode}, DNS ${addresses.join(' ')}`
+    } catch (err) {
+      last = (err as Error).message
+    }
+    if (Date.now() > deadline) throw new Error(`pebble does not answer on its ports: ${last}`)
+    await sleep(25)
   }
 }
 
