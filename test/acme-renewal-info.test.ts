@@ -60,9 +60,9 @@ async function startWithStored (t: Test, options: FakeCaOptions) {
 }
 
 const nextOf = async (acme: ReturnType<typeof inProcessAcme>) => {
-  await acme.waitForLine((l) => l.msg === 'renewal information' || l.msg === 'renewal information unavailable, using a third of the lifetime' || l.msg === 'certificate renewal failed')
+  const line = await acme.waitForLine((l) => l.msg === 'renewal planned' || l.msg === 'certificate renewal failed')
   const next = acme.service.health()[0]?.next
-  return { action: next?.action, at: Date.parse(next?.at ?? '') }
+  return { action: next?.action, at: Date.parse(next?.at ?? ''), line }
 }
 
 t.test('a window in the future: renewal planned inside it, asked with the certificate ID', async (t) => {
@@ -79,6 +79,14 @@ t.test('a window in the future: renewal planned inside it, asked with the certif
   t.equal(next.action, 'renew')
   t.ok(next.at >= start && next.at <= start + hour, 'inside the window')
   t.not(next.at, renewalTime(new Date(leaf.validFrom), new Date(leaf.validTo)), 'not the fallback')
+  t.match(next.line, {
+    level: 30,
+    names: [name],
+    serial: leaf.serialNumber.toLowerCase(),
+    next: 'renew',
+    at: new Date(next.at).toISOString(),
+    window: { start: new Date(start).toISOString(), end: new Date(start + hour).toISOString() }
+  }, 'logged at info: the plan and the window it came from')
 })
 
 t.test('a window days away and Retry-After: 120: the CA is asked again in two minutes', async (t) => {
@@ -105,10 +113,12 @@ t.test('no renewalInfo in the directory (like pebble 2.4): a third of the lifeti
   const { ca, acme, leaf } = await startWithStored(t, { withoutRenewalInfo: true })
   await acme.waitForLine((l) => l.msg === 'stored certificate loaded')
   await ca.waitForRequest(/^GET \/directory$/)
-  // The plan is made right after the directory answer; wait for it without sleeping.
-  while (acme.service.health()[0]?.next === undefined) await new Promise((resolve) => setImmediate(resolve))
+  const { line } = await nextOf(acme)
   const next = acme.service.health()[0]?.next
-  t.same(next, { action: 'renew', at: new Date(renewalTime(new Date(leaf.validFrom), new Date(leaf.validTo))).toISOString() })
+  const at = new Date(renewalTime(new Date(leaf.validFrom), new Date(leaf.validTo))).toISOString()
+  t.same(next, { action: 'renew', at })
+  t.match(line, { level: 30, names: [name], next: 'renew', at }, 'the plan is logged')
+  t.notOk('window' in line, 'without a window')
   t.notOk(ca.requests.some((r) => r.includes('renewalInfo')))
 })
 

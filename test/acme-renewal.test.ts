@@ -3,6 +3,7 @@ import { startPebbleReaching } from './helpers/gated-forwarder.js'
 import { acmeArgs, names } from './helpers/pebble.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { tempDir } from './helpers/certificates.js'
+import { shortlyBeforeRenewal } from './helpers/renewal-timing.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
 
 t.test('renewal of a short certificate under load: the serial changes in every worker', async (t) => {
@@ -11,8 +12,11 @@ t.test('renewal of a short certificate under load: the serial changes in every w
   const { seraph, port, ready } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names.slice(0, 1)), '--port', '0', '--redirect-port', '0'])
   pebble.reach({ port, redirectPort: ready.redirectPort as number })
   const obtained = await seraph.waitForLine((l) => l.msg === 'certificate obtained', 'certificate obtained', 60_000)
+  await shortlyBeforeRenewal([seraph], obtained.serial)
   const load = nameLoad(port, names.slice(0, 1))
   const renewed = await seraph.waitForLine((l) => l.msg === 'certificate renewed', 'certificate renewed', 60_000)
+  const answeredBefore = load.answered()
+  t.ok(answeredBefore > 0, `${answeredBefore} requests answered before the renewal was announced: the load was running`)
   t.not(renewed.serial, obtained.serial, 'a new serial')
   t.ok(Date.parse(renewed.notAfter as string) > Date.parse(obtained.notAfter as string))
   for (const pid of seraph.liveWorkerPids()) {
@@ -21,6 +25,7 @@ t.test('renewal of a short certificate under load: the serial changes in every w
   for (let i = 0; i < 6; i++) t.equal((await probeName(port, names[0])).serial, renewed.serial, 'new handshakes get the renewed certificate')
   const result = await load.stop()
   t.same(result.errors, [], 'no failed request')
+  t.ok(result.ok > answeredBefore, `${result.ok - answeredBefore} requests answered after it`)
 })
 
 t.test('SNI with two manual pairs: each name its certificate, no SNI or an unknown name the first', async (t) => {

@@ -7,13 +7,14 @@ import { startLoad } from './helpers/load.js'
 import { freePort, names, startPebble } from './helpers/pebble.js'
 import { v2Tcp } from './helpers/proxy-client.js'
 import type { LogLine } from './helpers/seraph-process.js'
+import { shortlyBeforeRenewal } from './helpers/renewal-timing.js'
 import { probeName } from './helpers/sni-probe.js'
 
 // The fleet of the README with a CA: three seraph hosts (2 workers each) with
 // --domain and --store, one Redis, HAProxy (roundrobin, send-proxy-v2) in
 // front, and pebble validating through HAProxy.
 const name = names[0] as string
-/** Renewed when a third is left: about 13 s after issuance. */
+/** Renewed when a third is left: about 13 s after issuance; the load starts 3 s before. */
 const validitySeconds = 20
 /**
  * The address pebble's validation connections reach HAProxy from. The hosts
@@ -138,10 +139,13 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
     }
 
     // The renewal, under keep-alive and new-connection load through HAProxy that checks the certificate.
+    await shortlyBeforeRenewal(hosts.map((host) => host.seraph), obtained.serial)
     const load = startLoad(Buffer.from(root), fleet.httpsPort, { keepAlive: 4, fresh: 2, servername: name })
     t.teardown(() => load.stop())
     await load.answers(50)
+    const loadRunning = Date.now()
     const renewed = await first(hosts, 'certificate renewed')
+    t.ok(loadRunning < (renewed.line.time as number), `the load was answered ${(renewed.line.time as number) - loadRunning} ms before the renewal`)
     t.not(renewed.line.serial, obtained.serial, `${renewed.host.name} renewed it: a new serial`)
     for (const host of hosts.filter((h) => h !== renewed.host)) {
       const adopted = await host.seraph.waitForLine(is('certificate adopted from the fleet', renewed.line.serial), `${host.name} adopts the renewal`, 30_000)

@@ -7,6 +7,7 @@ import { gatedForwarder } from './helpers/gated-forwarder.js'
 import { acmeArgs, freePort, names, startPebble, type Pebble } from './helpers/pebble.js'
 import { startRedis, type RedisServer } from './helpers/redis-server.js'
 import { startSeraph, type LogLine, type SeraphProcess } from './helpers/seraph-process.js'
+import { shortlyBeforeRenewal } from './helpers/renewal-timing.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
 
 // Several real seraph processes share one real Redis (--store) and one pebble.
@@ -115,9 +116,12 @@ t.test('TLS-ALPN-01: a renewal reaches every host, under load, with one order pe
   const obtained = await first(hosts, 'certificate obtained')
   const other = hosts[1 - obtained.index] as Host
   await other.seraph.waitForLine(is('certificate adopted from the fleet', obtained.line.serial), 'adopted', 30_000)
+  await shortlyBeforeRenewal(hosts.map((host) => host.seraph), obtained.line.serial)
   const loads = hosts.map((host) => nameLoad(host.port, [name]))
 
   const renewed = await first(hosts, 'certificate renewed')
+  const answeredBefore = loads.map((load) => load.answered())
+  t.ok(answeredBefore.every((n) => n > 0), `requests answered by each host before the renewal was announced: ${answeredBefore.join(', ')}`)
   t.not(renewed.line.serial, obtained.line.serial, 'a new serial')
   const adopter = hosts[1 - renewed.index] as Host
   const adopted = await adopter.seraph.waitForLine(is('certificate adopted from the fleet', renewed.line.serial), 'the renewal adopted', 30_000)
@@ -131,7 +135,7 @@ t.test('TLS-ALPN-01: a renewal reaches every host, under load, with one order pe
   for (const [index, load] of loads.entries()) {
     const result = await load.stop()
     t.same(result.errors, [], `host ${index}: no failed request`)
-    t.ok(result.ok > 0, `host ${index}: ${result.ok} requests answered`)
+    t.ok(result.ok > (answeredBefore[index] as number), `host ${index}: ${result.ok} requests answered, ${result.ok - (answeredBefore[index] as number)} of them after the renewal was announced`)
   }
 })
 

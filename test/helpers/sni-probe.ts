@@ -40,7 +40,7 @@ export function probeName (port: number, servername: string | undefined, ca?: st
 }
 
 /** Fresh-connection requests for each name in turn until stopped; every error or non-200 is a failure. */
-export function nameLoad (port: number, names: readonly string[]): { stop: () => Promise<{ ok: number, errors: string[] }> } {
+export function nameLoad (port: number, names: readonly string[]): { answered: () => number, stop: () => Promise<{ ok: number, errors: string[] }> } {
   const state = { running: true }
   let ok = 0
   const errors: string[] = []
@@ -56,6 +56,7 @@ export function nameLoad (port: number, names: readonly string[]): { stop: () =>
     }
   })
   return {
+    answered: () => ok,
     stop: async () => {
       state.running = false
       await Promise.all(loops)

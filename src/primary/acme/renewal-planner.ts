@@ -25,16 +25,17 @@ export class RenewalPlanner {
   async plan (name: string, served: Served, apply: (step: NextStep) => void): Promise<void> {
     const fallbackAt = renewalTime(served.notBefore, served.notAfter)
     let step: NextStep = { action: 'renew', at: fallbackAt }
+    let window: { start: string, end: string } | undefined
     let note = (): void => {}
     try {
       const base = await this.#renewalInfoUrl()
       const id = base === undefined ? undefined : certificateId(new X509Certificate(served.stored.chain))
       if (base !== undefined && id !== undefined) {
         const { data, headers } = await caGet(`${base.replace(/\/$/, '')}/${id}`)
-        const window = parseRenewalInfo(data)
-        if (window === undefined) throw new Error('the answer has no suggestedWindow')
-        const next = step = nextStep(Date.now(), fallbackAt, window, ariPollDelay(headers['retry-after']))
-        note = () => this.#log.debug({ names: [name], window: { start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString() }, next: next.action, at: new Date(next.at).toISOString() }, 'renewal information')
+        const suggested = parseRenewalInfo(data)
+        if (suggested === undefined) throw new Error('the answer has no suggestedWindow')
+        step = nextStep(Date.now(), fallbackAt, suggested, ariPollDelay(headers['retry-after']))
+        window = { start: new Date(suggested.start).toISOString(), end: new Date(suggested.end).toISOString() }
       }
     } catch (err) {
       // The fallback stands; ask again in a while, in case the CA has since moved the window earlier.
@@ -45,6 +46,9 @@ export class RenewalPlanner {
     // Planned before it is logged: whoever reads the line finds the plan made.
     apply(step)
     note()
+    // One line per plan, so that an operator (and a test) knows when the next
+    // order or renewalInfo request will happen without an admin port.
+    this.#log.info({ names: [name], serial: served.serial, next: step.action, at: new Date(step.at).toISOString(), ...(window === undefined ? {} : { window }) }, 'renewal planned')
   }
 
   async #renewalInfoUrl (): Promise<string | undefined> {
