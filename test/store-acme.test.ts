@@ -33,6 +33,8 @@ async function startHost (t: Teardown, pebble: Pebble, redis: RedisServer, keyFi
   return { seraph, port, redirectPort: options.http ? ready.redirectPort as number : 0, stateDir }
 }
 
+const fleetAcmeWarning = 'another host of the fleet gets its certificates by ACME and this one has no --domain: it cannot answer their challenges; give every host the same --domain flags'
+
 const is = (msg: string, serial?: unknown) => (line: LogLine): boolean => line.msg === msg && (serial === undefined || line.serial === serial)
 
 /** Which host logs `msg` first (index), and its line. */
@@ -159,4 +161,21 @@ t.test('started while Redis is down: serves its temporary certificate, the order
   t.equal(host.seraph.lines.filter(is('certificate order waits for the store')).length, 1, 'the wait logged once, not at every retry')
   t.equal(host.seraph.lines.filter(is('certificate order failed')).length, 0, 'waiting is not a failed order')
   t.equal(pebble.orders(), 1)
+})
+
+t.test('a host with --store but no --domain in a fleet that uses ACME: it warns', async (t) => {
+  const redis = await startRedis(t)
+  const keyFile = storeKeyFile(t)
+  const toHost = await gatedForwarder(t)
+  const pebble = await startPebble(t, { httpPort: toHost.port, tlsPort: await freePort() })
+  // The host without --domain starts first: it hears the ACME host's first heartbeat.
+  const { seraph: without } = await startSeraph(t, ['--port', '0', '--workers', '1', '--store', redis.url(), '--store-key-file', keyFile])
+  const host = await startHost(t, pebble, redis, keyFile, { http: true })
+  toHost.release({ port: host.redirectPort })
+  const warning = await without.waitForLine(is(fleetAcmeWarning), 'the warning', 30_000)
+  t.match(warning, { level: 40, role: 'primary', names: [name] }, 'at warn, with the names the fleet orders')
+  await host.seraph.waitForLine(is('certificate obtained'), 'certificate obtained', 60_000)
+  // Every heartbeat it hears (at a host's start, every 5 s) would repeat it without the flag; whether one came by now depends on timing.
+  t.equal(without.lines.filter(is(fleetAcmeWarning)).length, 1, 'one warning so far')
+  t.notOk(host.seraph.lines.some(is(fleetAcmeWarning)), 'not on the host that has --domain')
 })

@@ -107,6 +107,10 @@ export class Primary {
     }
     // Bounded: a store that is away delays the start by a moment, never stops it.
     await this.#store?.start()
+    if (this.#store !== undefined && config.acme === undefined) {
+      const { warnOfFleetAcme } = await import('./acme/fleet-challenges.js')
+      warnOfFleetAcme(this.#store.store, this.#log)
+    }
     // Stored or temporary certificates: the workers start with them; the CA is asked only after.
     await this.#acme?.service.prepare()
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))

@@ -17,8 +17,11 @@ export const fleetPollMs = 10_000
 
 /** The store's value of `<prefix>:challenges:<name>`: the set the ordering host answers. */
 interface ChallengeSet { readonly host: string, readonly version: number, readonly challenges: readonly AcmeChallenge[] }
-/** On {@link challengesChannel}: `host` changed its set for `name`. On {@link acksChannel}: `host` answers `to`'s set `version`. */
-interface Notice { readonly host: string, readonly name?: string, readonly version?: number, readonly to?: string }
+/**
+ * On {@link challengesChannel}: `host` changed its set for `name`. On {@link acksChannel}: `host` answers `to`'s set `version`.
+ * On {@link hostsChannel}: `host` is there, and gets certificates for `names`.
+ */
+interface Notice { readonly host: string, readonly name?: string, readonly version?: number, readonly to?: string, readonly names?: readonly string[] }
 
 /**
  * Challenges shared by a fleet (--store): the host that orders a name puts
@@ -155,7 +158,7 @@ export class FleetChallenges {
   }
 
   #heartbeat (): void {
-    this.#store.publish(hostsChannel, JSON.stringify({ host: this.#store.hostId } satisfies Notice)).catch(() => {})
+    this.#store.publish(hostsChannel, JSON.stringify({ host: this.#store.hostId, names: this.#names } satisfies Notice)).catch(() => {})
   }
 
   #onHost (message: string): void {
@@ -169,6 +172,25 @@ export class FleetChallenges {
       this.#heartbeat()
     }
   }
+}
+
+/**
+ * For a --store host without --domain (primary.ts): it serves its own
+ * certificate and answers none of the fleet's challenges, so behind a
+ * balancer the CA's validations that reach it fail and the clients it gets
+ * see another certificate. The README asks every host for the same
+ * --domain; this says once, at warn, when another host's heartbeat shows
+ * that the fleet gets its certificates by ACME.
+ */
+export function warnOfFleetAcme (store: SharedStore, log: Logger): void {
+  let warned = false
+  store.subscribe(hostsChannel, (message) => {
+    const notice = parse(message)
+    if (warned || notice === undefined || notice.host === store.hostId) return
+    warned = true
+    log.warn({ host: notice.host, names: notice.names ?? [] },
+      'another host of the fleet gets its certificates by ACME and this one has no --domain: it cannot answer their challenges; give every host the same --domain flags')
+  })
 }
 
 function parse (message: string): Notice | undefined {
