@@ -23,6 +23,7 @@ import { SessionSharing } from './session-sharing.js'
 import { workerSettings } from './settings-for-workers.js'
 import type { AcmeLink } from './acme/acme-link.js'
 import type { StoreLink } from './store/store-link.js'
+import { linkOptional } from './optional-links.js'
 import { WorkerPool, type WorkerState } from './worker-pool.js'
 
 const workerScript = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
@@ -86,17 +87,9 @@ export class Primary {
   /** Binds the port, starts the workers and resolves once every one of them listens. */
   async start (): Promise<{ port: number, url: string, adminUrl?: string, redirectPort?: number }> {
     const config = this.#config
-    // ioredis (~13 MiB of this process's RSS) only with --store, acme-client and what
-    // it loads (~16 MiB) only with --domain.
-    const { store, tls } = config
-    if (store !== undefined) {
-      const { StoreLink } = await import('./store/store-link.js')
-      this.#store = new StoreLink({ config: store, log: this.#log, tls: this.#shared, ticketRotateMs: tls.ticketRotateMs, sessionTimeoutMs: tls.sessionTimeoutMs, pool: this.#pool })
-    }
-    if (config.acme !== undefined) {
-      const { AcmeLink } = await import('./acme/acme-link.js')
-      this.#acme = new AcmeLink(config.acme, this.#log, this.#options.manualNames ?? [], this.#pool, this.#store?.store)
-    }
+    const links = await linkOptional(config, this.#log, this.#shared, this.#pool, this.#options.manualNames ?? [])
+    this.#store = links.store
+    this.#acme = links.acme
     this.#socket = await bindListeningSocket(config.host, config.port)
     if (config.redirectPort !== undefined) this.#redirectSocket = await bindListeningSocket(config.host, config.redirectPort, '--redirect-port')
     let adminUrl: string | undefined
@@ -107,10 +100,6 @@ export class Primary {
     }
     // Bounded: a store that is away delays the start by a moment, never stops it.
     await this.#store?.start()
-    if (this.#store !== undefined && config.acme === undefined) {
-      const { warnOfFleetAcme } = await import('./acme/fleet-challenges.js')
-      warnOfFleetAcme(this.#store.store, this.#log)
-    }
     // Stored or temporary certificates: the workers start with them; the CA is asked only after.
     await this.#acme?.service.prepare()
     cluster.on('exit', (worker, code, signal) => this.#onWorkerExit(worker, code, signal))
