@@ -154,6 +154,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     responses,
     confinement,
     onRefused,
+    onStaleTwin: (path) => options.logger.warn({ path }, 'precompressed file does not hold its original (stale?): ignored, compressing the original'),
     cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
     ...(options.fileCacheRevalidateMs === undefined ? {} : { revalidateMs: options.fileCacheRevalidateMs })
   })

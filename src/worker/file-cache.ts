@@ -6,6 +6,7 @@ import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib'
 import { isUtf8MimeType, mime } from '@fastify/send'
 import { LRUCache } from 'lru-cache'
 import { cacheControlFor } from './cache-policy.js'
+import { readTwin, twinSuffixes } from './precompressed.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
 
 const brotli = promisify(brotliCompress)
@@ -60,6 +61,8 @@ export interface FileCacheOptions {
   readonly confinement: RootConfinement
   /** Told about each URL path refused by the confinement (the path only, never the link's target). */
   readonly onRefused?: (urlPath: string, reason: Refusal) => void
+  /** Told about each compressed twin (`/x.html.br`, relative to the root) that does not hold its file: ignored. */
+  readonly onStaleTwin?: (relativePath: string) => void
 }
 
 const compressibleTypes = /^(?:text\/|application\/(?:javascript|json|xml|rss\+xml|atom\+xml|manifest\+json)|image\/svg\+xml)/
@@ -218,17 +221,31 @@ export class FileCache {
       cacheControl: cacheControlFor(relativePath, type),
       compressible: compressibleTypes.test(type) && body.length >= minCompressBytes
     }
-    if (file.compressible) {
-      // The first visitor of a new post gets it compressed: gzip (a few
-      // milliseconds for a cached file, in the thread pool) before the first
-      // answer; brotli at quality 11 costs ten times more, so it follows off
-      // the request path and is preferred once it is there.
-      const gz = await gzipAsync(body, { level: 9 }).catch(() => undefined)
-      if (gz !== undefined && gz.length < body.length) file.gzip = gz
-      brotli(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } })
-        .then((br) => { if (br.length < body.length) file.br = br }, () => {})
-    }
+    if (file.compressible) await this.#compress(file)
     return file
+  }
+
+  async #compress (file: CachedFile): Promise<void> {
+    const { body, fsPath } = file
+    // Twins the site ships (precompressed.ts) first: checked, they cost a
+    // decompression instead of a compression.
+    const [br, gz] = await Promise.all((['br', 'gzip'] as const).map(async (encoding) => {
+      const twin = await readTwin(fsPath, body, encoding, this.#options.confinement)
+      if (twin?.kind === 'stale') this.#options.onStaleTwin?.(file.relativePath + twinSuffixes[encoding])
+      return twin?.kind === 'match' ? twin.bytes : undefined
+    }))
+    // The first visitor of a new post gets it compressed: gzip (a few
+    // milliseconds for a cached file, in the thread pool) before the first
+    // answer; brotli at quality 11 costs ten times more, so it follows off
+    // the request path and is preferred once it is there.
+    const gzipped = gz ?? await gzipAsync(body, { level: 9 }).catch(() => undefined)
+    if (gzipped !== undefined && gzipped.length < body.length) file.gzip = gzipped
+    if (br !== undefined) {
+      file.br = br
+      return
+    }
+    brotli(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11, [zlibConstants.BROTLI_PARAM_SIZE_HINT]: body.length } })
+      .then((compressed) => { if (compressed.length < body.length) file.br = compressed }, () => {})
   }
 }
 

@@ -16,6 +16,8 @@ export interface StaticFilesOptions {
   readonly confinement: RootConfinement
   /** Told about each refused URL path (never the target of the link that was refused). */
   readonly onRefused?: (urlPath: string, reason: Refusal) => void
+  /** A compressed twin (`x.html.br`, `x.html.gz`) that does not hold its file (file-cache.ts). */
+  readonly onStaleTwin?: (relativePath: string) => void
   /** Answers for files in memory, shared with the fast path (fast-path.ts). */
   readonly responses: CachedResponses
 }
@@ -45,7 +47,8 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
     maxFileBytes: 1024 * 1024,
     revalidateMs: options.revalidateMs ?? 1000,
     confinement: options.confinement,
-    ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused })
+    ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
+    ...(options.onStaleTwin === undefined ? {} : { onStaleTwin: options.onStaleTwin })
   })
 
   // The cache's answer may be up to `revalidateMs` old: check the link again
