@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -85,4 +86,18 @@ t.test('a twin that is a link out of the root is not read; one that expands past
   t.equal(brotliDecompressSync(br.body).toString(), page)
   const gzipped = await get('/posts/a.html', 'gzip')
   t.equal(gunzipSync(gzipped.body).toString(), page, 'its own gzip')
+})
+
+t.test('a twin no smaller than its file is not sent', async (t) => {
+  // Random bytes do not compress: any brotli of them is larger, seraph's own included.
+  const noise = randomBytes(4096)
+  const twin = brotliCompressSync(noise)
+  t.ok(twin.length > noise.length, 'the twin is larger')
+  const { get } = await serve(t, (root) => {
+    writeFileSync(join(root, 'noise.html'), noise)
+    writeFileSync(join(root, 'noise.html.br'), twin)
+  })
+  const answer = await get('/noise.html', 'br')
+  t.equal(answer.encoding, undefined, 'sent as it is')
+  t.same(answer.body, noise)
 })
