@@ -99,8 +99,10 @@ async function main (/** @type {string} */ tmpDir) {
   const rows = chosen.map((c) => {
     const runs = samples.get(c.label) ?? []
     const steady = steadyOf(runs)
-    return [c.label, ...seconds.map((s) => median(runs.map((run) => run[s] ?? Number.NaN)).toFixed(0)), steady.toFixed(0),
-      ...early.map((s) => (median(runs.map((run) => run[s] ?? Number.NaN)) / steady).toFixed(2))]
+    // Each second's median over the starts, once for its column and its ratio.
+    const perSecond = seconds.map((s) => median(runs.map((run) => run[s] ?? Number.NaN)))
+    return [c.label, ...perSecond.map((us) => us.toFixed(0)), steady.toFixed(0),
+      ...early.map((s) => ((perSecond[s] ?? Number.NaN) / steady).toFixed(2))]
   })
   process.stdout.write(`server CPU µs per request in each second after the start (${options.scenario.id}, medians of ${options.reps} start(s)); steady = median of the second half\n`)
   process.stdout.write(formatTable(['contender', ...seconds.map((s) => `${s + 1}`), 'steady', ...early.map((s) => `${['1st', '2nd', '3rd'][s]} ÷ steady`)], rows) + '\n')

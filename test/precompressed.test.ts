@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { brotliCompressSync, brotliDecompressSync, constants, gzipSync, gunzipSync } from 'node:zlib'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
@@ -22,7 +21,7 @@ async function serve (t: Test, files: (root: string) => void) {
   const root = tempDir(t)
   files(root)
   const lines: Array<Record<string, unknown>> = []
-  const logger = pino({ level: 'info' }, new Writable({ write (chunk, _encoding, done) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); done() } }))
+  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } })
   const { port, ca } = await startApp(t, root, { logger })
   const agent = new Agent({ connect: { ca } })
   t.teardown(() => agent.close())
