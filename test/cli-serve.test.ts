@@ -51,7 +51,7 @@ t.test('the CLI with 2 workers: ready line, the blog over HTTPS, both workers se
 
   const workers = seraph.liveWorkerPids()
   seraph.signal('SIGTERM')
-  const { code, signal } = await seraph.exited
+  const { code, signal } = await seraph.closed
   t.equal(code, 0, 'SIGTERM: exit code 0')
   t.equal(signal, null)
   t.same(await waitUntilGone(workers), [], 'no worker outlives the primary')
@@ -64,7 +64,7 @@ t.test('SIGINT (Ctrl-C, also delivered to every worker) stops cleanly with exit 
   const workers = seraph.liveWorkerPids()
   // A terminal's Ctrl-C signals the whole process group: emulate it.
   for (const pid of [seraph.child.pid!, ...workers]) process.kill(pid, 'SIGINT')
-  const { code } = await seraph.exited
+  const { code } = await seraph.closed
   t.equal(code, 0)
   t.same(await waitUntilGone(workers), [])
   t.notOk(workers.some(isAlive))
@@ -87,6 +87,6 @@ t.test('--log-level warn: the ready line is still printed, access lines are not'
   t.equal(ready.port, port)
   t.equal((await getFresh(ca, port, '/')).status, 200)
   seraph.signal('SIGTERM')
-  t.equal((await seraph.exited).code, 0)
+  t.equal((await seraph.closed).code, 0)
   t.same(seraph.lines.filter((l) => l.msg !== 'ready' && (l.level as number) < 40), [], 'only the ready line is below warn')
 })

@@ -38,7 +38,7 @@ t.test('SIGTERM during a slow download: the download completes, then exit 0', as
   const body = Buffer.from(await res.body.arrayBuffer())
   t.equal(body.length, size, 'every byte arrived')
   t.equal(createHash('sha256').update(body).digest('hex'), sha256, 'the bytes are the file')
-  const { code } = await seraph.exited
+  const { code } = await seraph.closed
   t.equal(code, 0)
   t.notOk(seraph.lines.some((l) => l.msg.startsWith('forced')), 'no connection had to be forced')
   t.same(await waitUntilGone(workers), [])
@@ -53,7 +53,7 @@ t.test('past --shutdown-timeout the stalled connection is closed and seraph exit
   seraph.signal('SIGTERM')
   await forced
   await t.rejects(res.body.arrayBuffer(), 'the stalled download is cut off')
-  const { code } = await seraph.exited
+  const { code } = await seraph.closed
   t.equal(code, 0)
 })
 
@@ -69,6 +69,6 @@ t.test('a second signal during the drain forces it at once', async (t) => {
   seraph.signal('SIGTERM')
   await forced
   await t.rejects(res.body.arrayBuffer())
-  const { code } = await seraph.exited
+  const { code } = await seraph.closed
   t.equal(code, 0)
 })

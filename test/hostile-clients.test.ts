@@ -95,7 +95,7 @@ t.test('hostile and broken clients never crash a worker or leak a connection', a
   })
 
   seraph.signal('SIGTERM')
-  t.equal((await seraph.exited).code, 0)
+  t.equal((await seraph.closed).code, 0)
   t.ok(seraph.lines.some((l) => l.msg === 'client errors suppressed from the log' && (l.suppressed as number) > 0),
     'the held-back lines are summed up')
 })

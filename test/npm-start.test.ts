@@ -32,6 +32,7 @@ for (const { signal, to } of cases) {
     const exited = await within(20_000, npm.exited)
     t.ok(exited, `npm exited (${JSON.stringify(exited)})`)
     t.same(await waitUntilGone(seraph, 20_000), [], 'no seraph process is left')
+    t.ok(await within(20_000, npm.closed), 'stdout ended: every line has been read')
     t.match(npm.lines.at(-1), { role: 'primary', msg: 'exited', code: 0 }, 'the primary drained and exited 0')
     t.notOk(npm.lines.some((line) => line.msg === 'second signal: forcing shutdown'), 'one stop, drained, not forced')
     t.same(npm.badLines, [], 'nothing but JSON on stdout')

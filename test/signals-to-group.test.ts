@@ -50,7 +50,7 @@ t.test('SIGUSR2 to the group is one certificate reload in every worker; no worke
 t.test('SIGTERM to the group is one graceful shutdown: every worker drains, exit 0', async (t) => {
   const { seraph } = await startSeraph(t, flags)
   signalGroup(seraph, 'SIGTERM')
-  const { code } = await seraph.exited
+  const { code } = await seraph.closed
   t.equal(code, 0, 'exit code 0')
   t.equal(seraph.lines.filter((l) => l.msg === 'drained').length, 2, 'both workers drained')
   t.notOk(seraph.lines.some((l) => /forc/.test(l.msg)), 'nothing was forced')

@@ -37,6 +37,12 @@ export class SeraphProcess {
   readonly badLines: string[] = []
   stderr = ''
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /**
+   * Like `exited`, once stdout and stderr have also ended: every line is then
+   * in `lines` and `stderr`. 'exit' can come with the last lines still in the
+   * pipe, and under `npm start` the pipe is shared with the launcher and seraph.
+   */
+  readonly closed: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   readonly #waiters = new Set<{ test: (line: LogLine) => boolean, resolve: (line: LogLine) => void }>()
 
   constructor (args: readonly string[], options: SpawnOptions = {}) {
@@ -50,6 +56,7 @@ export class SeraphProcess {
     })
     const forget = onTestExit(() => this.killAll())
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })))
+    this.closed = new Promise((resolve) => this.child.once('close', (code, signal) => resolve({ code, signal })))
     // The exit hook stays until the group is empty: workers may outlive the primary.
     this.exited.then(() => waitUntilGone(this.#pids(), 30_000)).then((alive) => { if (alive.length === 0) forget() }, () => {})
     this.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
@@ -90,7 +97,8 @@ export class SeraphProcess {
         reject(new Error(`timed out waiting for ${description}; stderr: ${this.stderr}`))
       }, timeoutMs)
       this.#waiters.add(waiter)
-      this.exited.then(({ code }) => {
+      // Not at 'exit': the line may still be in the pipe.
+      this.closed.then(({ code }) => {
         if (!this.#waiters.has(waiter)) return
         this.#waiters.delete(waiter)
         clearTimeout(timer)
@@ -169,7 +177,7 @@ export async function runSeraph (t: Teardown, args: readonly string[], options?:
   const seraph = new SeraphProcess(args, options)
   t.teardown(() => seraph.killAll())
   const timer = setTimeout(() => seraph.killAll(), 30_000)
-  const { code, signal } = await seraph.exited
+  const { code, signal } = await seraph.closed
   clearTimeout(timer)
   return { code, signal, stderr: seraph.stderr, lines: seraph.lines, seraph }
 }
