@@ -13,7 +13,7 @@
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { contenderIds as benchContenderIds, contenders as benchContenders, diagnosticContenderIds, diagnosticContenders, seraphWithNodeOptions } from './contenders.mjs'
+import { chooseContenders, contenderIds as benchContenderIds, contenders as benchContenders, diagnosticContenderIds, diagnosticContenders, seraphWithNodeOptions } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
 import { parseIdList } from './id-list.mjs'
@@ -74,11 +74,8 @@ async function main (/** @type {string} */ tmpDir) {
   const cores = availableParallelism()
   const ticksPerSec = clockTicksPerSecond()
   const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
-  const chosen = allContenders(cores).filter((c) => options.ids.includes(c.id))
-    .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
-  if (options.nodeOptions !== undefined) chosen.push(seraphWithNodeOptions(cores, options.nodeOptions))
-  const skipped = chosen.find((c) => c.skipped !== undefined)
-  if (skipped !== undefined) fail(skipped.skipped ?? '')
+  const extra = options.nodeOptions === undefined ? [] : [seraphWithNodeOptions(cores, options.nodeOptions)]
+  const chosen = chooseContenders([...allContenders(cores), ...extra], [...options.ids, ...extra.map((c) => c.id)], options.scenario.protocol ?? 'h1', fail)
   /** @type {{ label: string, pid: number, port: number, ticks: number, requests: number, perRound: number[], stop: () => Promise<void> }[]} */
   const running = []
   for (const contender of chosen) {

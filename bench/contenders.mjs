@@ -356,3 +356,19 @@ export const diagnosticContenderIds = ['bare-https-reuseport']
 export function seraphWithNodeOptions (cores, nodeOptions) {
   return seraph('seraph-node-options', cores, nodeOptions)
 }
+
+/**
+ * The contenders named by `ids`, in that order (ratios are to the first), or
+ * `fail` naming the first that cannot run `protocol`'s scenarios here.
+ * @param {Contender[]} all
+ * @param {readonly string[]} ids
+ * @param {Protocol} protocol
+ * @param {(message: string) => never} fail
+ * @returns {Contender[]}
+ */
+export function chooseContenders (all, ids, protocol, fail) {
+  const chosen = ids.flatMap((id) => all.filter((c) => c.id === id))
+  const unfit = chosen.find((c) => c.skipped !== undefined || !c.protocols.includes(protocol))
+  if (unfit !== undefined) fail(unfit.skipped ?? `${unfit.id} does not run ${protocol} scenarios`)
+  return chosen
+}

@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { contenderIds, contenders } from './contenders.mjs'
+import { chooseContenders, contenderIds, contenders } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
 import { parseIdList } from './id-list.mjs'
@@ -63,11 +63,7 @@ async function main (/** @type {string} */ tmpDir) {
   const options = parseOptions()
   const cores = availableParallelism()
   const ticksPerSec = clockTicksPerSecond()
-  const chosen = contenders(cores).filter((c) => options.ids.includes(c.id))
-    .sort((a, b) => options.ids.indexOf(a.id) - options.ids.indexOf(b.id))
-  const protocol = options.scenario.protocol ?? 'h1'
-  const skipped = chosen.find((c) => c.skipped !== undefined || !c.protocols.includes(protocol))
-  if (skipped !== undefined) fail(skipped.skipped ?? `${skipped.id} does not run ${protocol} scenarios`)
+  const chosen = chooseContenders(contenders(cores), options.ids, options.scenario.protocol ?? 'h1', fail)
   const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
   process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.reps} start(s) per contender, ${options.seconds} one-second loads each\n`)
   /** @type {Map<string, number[][]>} µs per request in each second, one array per start */

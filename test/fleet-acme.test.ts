@@ -1,8 +1,9 @@
 import { connect } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import t from 'tap'
+import { appliedEverywhere, first, is } from './helpers/acme-lines.js'
 import { gatedForwarder } from './helpers/gated-forwarder.js'
-import { startFleet, type Fleet, type FleetHost } from './helpers/fleet.js'
+import { startFleet, type Fleet } from './helpers/fleet.js'
 import { startLoad } from './helpers/load.js'
 import { freePort, names, startPebble } from './helpers/pebble.js'
 import { v2Tcp } from './helpers/proxy-client.js'
@@ -47,21 +48,7 @@ function probeHost (port: number, ca: string): Promise<{ serial: string, authori
   })
 }
 
-const is = (msg: string, serial?: unknown) => (line: LogLine): boolean => line.msg === msg && (serial === undefined || line.serial === serial)
 const isChallengeAnswer = (line: LogLine): boolean => line.msg === 'request' && String(line.url).startsWith('/.well-known/acme-challenge/') && line.status === 200
-
-/** The host that logs `msg` first, and its line. */
-async function first (hosts: readonly FleetHost[], msg: string, timeoutMs = 60_000): Promise<{ host: FleetHost, line: LogLine }> {
-  return Promise.race(hosts.map(async (host) => ({ host, line: await host.seraph.waitForLine(is(msg), `${host.name}: ${msg}`, timeoutMs) })))
-}
-
-/** Resolves once every listening worker of `host` applied the certificate with `serial`. */
-async function appliedEverywhere (host: FleetHost, serial: unknown): Promise<void> {
-  for (const pid of host.seraph.liveWorkerPids()) {
-    await host.seraph.waitForLine((l) => l.role === 'worker' && l.pid === pid && l.msg === 'certificates applied' && (l.serials as string[]).includes(serial as string),
-      `${host.name}: worker ${pid} applied ${String(serial)}`, 30_000)
-  }
-}
 
 /** Connections HAProxy sent to each server of `backend` so far (`stot`; health checks are not counted). */
 async function sessions (fleet: Fleet, backend: string): Promise<Map<string, number>> {
@@ -105,7 +92,7 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
       .then((l) => { throw new Error(`${placed.host.name}'s order failed: ${String(l.problem)}`) }, () => new Promise<never>(() => {}))
     const obtained = await Promise.race([failed, secondOrder, placed.host.seraph.waitForLine(is('certificate obtained'), `${placed.host.name}: certificate obtained`, 60_000)])
     for (const host of others) await host.seraph.waitForLine(is('certificate adopted from the fleet', obtained.serial), `${host.name} adopts ${String(obtained.serial)}`, 30_000)
-    for (const host of hosts) await appliedEverywhere(host, obtained.serial)
+    for (const host of hosts) await appliedEverywhere(host.seraph, obtained.serial)
     t.equal(pebble.orders(), 1, 'one order at the CA for the name, not three')
     t.equal(all(is('certificate order placed by this host')).length, 1, `one host placed it (${placed.host.name})`)
     t.equal(all(is('certificate obtained')).length, 1, 'one host obtained it')
@@ -151,7 +138,7 @@ for (const challenge of ['http-01', 'tls-alpn-01'] as const) {
       const adopted = await host.seraph.waitForLine(is('certificate adopted from the fleet', renewed.line.serial), `${host.name} adopts the renewal`, 30_000)
       t.ok((adopted.time as number) - (renewed.line.time as number) < 2_000, `${host.name} adopted it ${(adopted.time as number) - (renewed.line.time as number)} ms after the renewal`)
     }
-    for (const host of hosts) await appliedEverywhere(host, renewed.line.serial)
+    for (const host of hosts) await appliedEverywhere(host.seraph, renewed.line.serial)
     await load.answers(50)
     const result = await load.stop()
     t.same(result.errors, [], `no failed request through HAProxy during the renewal (${result.ok} answered)`)

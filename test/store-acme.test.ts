@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { appliedEverywhere, first, is } from './helpers/acme-lines.js'
 import { tempDir } from './helpers/certificates.js'
 import { gatedForwarder } from './helpers/gated-forwarder.js'
 import { acmeArgs, freePort, names, startPebble, type Pebble } from './helpers/pebble.js'
 import { startRedis, type RedisServer } from './helpers/redis-server.js'
-import { startSeraph, type LogLine, type SeraphProcess } from './helpers/seraph-process.js'
+import { startSeraph, type SeraphProcess } from './helpers/seraph-process.js'
 import { shortlyBeforeRenewal } from './helpers/renewal-timing.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
 
@@ -35,20 +36,6 @@ async function startHost (t: Teardown, pebble: Pebble, redis: RedisServer, keyFi
 
 const fleetAcmeWarning = 'another host of the fleet gets its certificates by ACME and this one has no --domain: it cannot answer their challenges; give every host the same --domain flags'
 
-const is = (msg: string, serial?: unknown) => (line: LogLine): boolean => line.msg === msg && (serial === undefined || line.serial === serial)
-
-/** Which host logs `msg` first (index), and its line. */
-async function first (hosts: readonly Host[], msg: string, timeoutMs = 60_000): Promise<{ index: number, line: LogLine }> {
-  return Promise.race(hosts.map(async (host, index) => ({ index, line: await host.seraph.waitForLine(is(msg), msg, timeoutMs) })))
-}
-
-/** Resolves once every started worker of `host` applied the certificate with `serial`. */
-async function appliedEverywhere (host: Host, serial: unknown): Promise<void> {
-  for (const pid of host.seraph.liveWorkerPids()) {
-    await host.seraph.waitForLine((l) => l.role === 'worker' && l.pid === pid && l.msg === 'certificates applied' && (l.serials as string[]).includes(serial as string), `worker ${pid} applied ${String(serial)}`, 30_000)
-  }
-}
-
 function storedOnDisk (stateDir: string): boolean {
   // acmeArgs' directory is https://127.0.0.1:PORT/dir: one folder per directory (state-store.ts).
   return readdirSync(stateDir).some((folder) => existsSync(join(stateDir, folder, 'certificates', `${name}.pem`)))
@@ -71,7 +58,7 @@ t.test('three hosts started together: one order; the CA reaches a host that did 
   await answering.seraph.waitForLine(is('challenge from another host answered here'), 'the challenge learnt from the store')
   for (const [index, host] of hosts.entries()) {
     if (index !== placed.index) await host.seraph.waitForLine(is('certificate adopted from the fleet', obtained.serial), `host ${index} adopts`, 30_000)
-    await appliedEverywhere(host, obtained.serial)
+    await appliedEverywhere(host.seraph, obtained.serial)
     t.equal((await probeName(host.port, name)).serial, obtained.serial, `host ${index} serves the fleet's certificate`)
     t.ok(storedOnDisk(host.stateDir), `host ${index} keeps it in its --state-dir`)
   }
@@ -131,7 +118,7 @@ t.test('TLS-ALPN-01: a renewal reaches every host, under load, with one order pe
   t.ok(adopted.time as number - (renewed.line.time as number) < 2_000, `adopted ${adopted.time as number - (renewed.line.time as number)} ms after the renewal`)
   t.equal(pebble.orders(), 2, 'one order for the certificate, one for its renewal')
   for (const [index, host] of hosts.entries()) {
-    await appliedEverywhere(host, renewed.line.serial)
+    await appliedEverywhere(host.seraph, renewed.line.serial)
     t.equal((await probeName(host.port, name)).serial, renewed.line.serial, `host ${index} serves the renewal`)
   }
   for (const [index, load] of loads.entries()) {
@@ -156,7 +143,7 @@ t.test('started while Redis is down: serves its temporary certificate, the order
   t.equal(pebble.orders(), 0, 'no order without the store')
   await redis.restart()
   const obtained = await host.seraph.waitForLine(is('certificate obtained'), 'certificate obtained once Redis is back', 60_000)
-  await appliedEverywhere(host, obtained.serial)
+  await appliedEverywhere(host.seraph, obtained.serial)
   t.equal((await probeName(port, name)).serial, obtained.serial)
   t.equal(host.seraph.lines.filter(is('certificate order waits for the store')).length, 1, 'the wait logged once, not at every retry')
   t.equal(host.seraph.lines.filter(is('certificate order failed')).length, 0, 'waiting is not a failed order')
