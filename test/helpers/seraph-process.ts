@@ -49,7 +49,7 @@ export class SeraphProcess {
     const [command, ...commandArgs] = [...dieWithTest, ...(options.command ?? [...(options.launcher ?? []), process.execPath, ...(options.execArgv ?? []), cliPath])]
     this.child = spawn(command as string, [...commandArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, NODE_OPTIONS: withoutTypeStripFlags(process.env.NODE_OPTIONS), ...options.env },
       // Its own process group: one kill reaches its workers too, and a
       // signal a test sends to the group never reaches the test itself.
       detached: true
@@ -180,6 +180,16 @@ export async function runSeraph (t: Teardown, args: readonly string[], options?:
   const { code, signal } = await seraph.closed
   clearTimeout(timer)
   return { code, signal, stderr: seraph.stderr, lines: seraph.lines, seraph }
+}
+
+/**
+ * NODE_OPTIONS without the flags tap adds for type stripping on Node 22
+ * (`--no-warnings --experimental-strip-types`): seraph runs as built
+ * JavaScript, and its Node warnings must reach stderr as they do for users.
+ */
+export function withoutTypeStripFlags (nodeOptions: string | undefined): string | undefined {
+  if (nodeOptions === undefined) return undefined
+  return nodeOptions.split(/\s+/).filter((flag) => !/^"?--(no-warnings|experimental-strip-types)"?$/.test(flag)).join(' ')
 }
 
 /** True while `pid` runs; a zombie (exited, not yet reaped) counts as gone. */
