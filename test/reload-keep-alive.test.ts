@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { cpSync, writeFileSync } from 'node:fs'
 import { connect, type ClientHttp2Session } from 'node:http2'
+import { connect as netConnect } from 'node:net'
 import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import t from 'tap'
 import { Client } from 'undici'
 import { bundledPublicDir } from '../src/shared/package-info.js'
+import { openConnections } from './helpers/admin-metrics.js'
 import { tempDir } from './helpers/certificates.js'
 import { Http2Client } from './helpers/http2-load.js'
 import { devCa } from './helpers/https-client.js'
@@ -193,4 +196,56 @@ t.test('keep-alive and HTTP/2 loops over every response path through two rolling
   }
   t.ok(h2Stats.goaways >= reloads, `${h2Stats.goaways} GOAWAYs received by the HTTP/2 client`)
   t.ok(h2Stats.requests > 100, `${h2Stats.requests} HTTP/2 requests`)
+})
+
+t.test('HTTP/2: a connection whose handshake completes after the drain began is sent GOAWAY too, not kept to the drain deadline', async (t) => {
+  const ca = await devCa()
+  const { seraph, port, ready } = await startSeraph(t, ['--workers', '1', '--admin-port', '0', '--shutdown-timeout', '20s'])
+  const adminUrl = ready.adminUrl as string
+  // Accepted by the worker before the drain; the TLS handshakes come after.
+  // One carries requests like a browser's tab, one (a preconnect) none.
+  const [raw, idleRaw] = [netConnect(port, '127.0.0.1'), netConnect(port, '127.0.0.1')]
+  for (const socket of [raw, idleRaw]) {
+    t.teardown(() => socket.destroy())
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+  }
+  await openConnections(adminUrl, 2)
+  const [oldPid] = seraph.liveWorkerPids()
+  const exited = seraph.nextLine((l) => l.msg === 'worker exited' && l.workerPid === oldPid, `worker ${String(oldPid)} exited`, 30_000)
+  await reload(seraph)
+
+  const over = (socket: typeof raw): ClientHttp2Session => {
+    const session = connect(`https://localhost:${port}`, {
+      createConnection: () => tlsConnect({ socket, ca, servername: 'localhost', ALPNProtocols: ['h2'] })
+    })
+    t.teardown(() => session.destroy())
+    session.on('error', () => {})
+    return session
+  }
+  const idleGoaway = once(over(idleRaw), 'goaway')
+  const session = over(raw)
+  const told = { goaway: false }
+  session.once('goaway', () => { told.goaway = true })
+  // A browser's tab: requests on the session for as long as it is open.
+  const statuses: number[] = []
+  let requests = 0
+  const started = performance.now()
+  while (!told.goaway && !session.closed && !session.destroyed && performance.now() - started < 15_000) {
+    await new Promise<void>((resolve) => {
+      const stream = session.request({ ':path': '/healthz' })
+      stream.on('response', (headers) => statuses.push(Number(headers[':status'])))
+      stream.on('error', () => resolve())
+      stream.on('close', () => resolve())
+      stream.resume()
+      stream.end()
+    })
+    requests++
+  }
+  t.ok(told.goaway, `the draining worker sent GOAWAY (after ${requests} request(s), ${Math.round(performance.now() - started)} ms)`)
+  t.equal(statuses[0], 200, 'its first request, sent with the handshake, was answered')
+  const idleTold = await Promise.race([idleGoaway.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 5000).unref())])
+  t.ok(idleTold, 'the session that sent no request was sent GOAWAY as well')
+  await exited
+  t.notOk(seraph.lines.some((l) => l.pid === oldPid && String(l.msg).startsWith('forced shutdown')), 'the worker drained without forcing its connections closed')
 })

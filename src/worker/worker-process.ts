@@ -5,6 +5,7 @@ import type { ServerHttp2Session } from 'node:http2'
 import { Server as NetServer, type Socket } from 'node:net'
 import { buildApp, type App } from './app.js'
 import { ConnectionAccounting } from './connection-accounting.js'
+import { goAwayAfterFirstStreams } from './http2-late-session.js'
 import { WorkerMetrics } from './metrics.js'
 import { createRedirectServer } from './redirect-server.js'
 import { AcmeChallengeResponder } from './tls/acme-challenge-responder.js'
@@ -127,6 +128,7 @@ export class WorkerProcess {
         logger.debug({ code: err.code, cause: record?.cause }, 'http2 session error')
       })
       session.once('close', () => this.#http2Sessions.delete(session))
+      if (this.#draining) goAwayAfterFirstStreams(session)
     })
     await listenOn(server as unknown as HttpServer, handle)
     if (settings.redirect) {

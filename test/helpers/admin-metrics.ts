@@ -65,3 +65,14 @@ export async function settled (adminUrl: string, timeoutMs = 15_000): Promise<Me
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+/** Resolves once the workers count at least `count` open connections (accepted, whatever their state). */
+export async function openConnections (adminUrl: string, count: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const open = total(await readMetrics(adminUrl), 'seraph_connections_open')
+    if (open >= count) return
+    if (Date.now() > deadline) throw new Error(`${open} connection(s) open, not ${count}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
