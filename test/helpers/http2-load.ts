@@ -34,14 +34,18 @@ export class Http2Client {
     return session
   }
 
-  /** Resolves with the status code; retries once if the stream was refused unprocessed. */
-  async get (path: string, headers: Record<string, string> = {}, retried = false): Promise<number> {
+  /**
+   * Resolves with the status code; a stream refused unprocessed is retried
+   * up to twice, as Chromium does (kMaxRetryAttempts): in a rolling reload
+   * the retry's new connection can reach a worker whose drain comes next.
+   */
+  async get (path: string, headers: Record<string, string> = {}, retries = 2): Promise<number> {
     try {
       return await this.#once(path, headers)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException & { code?: string }).code
       const refused = /REFUSED_STREAM|ERR_HTTP2_GOAWAY_SESSION|ERR_HTTP2_INVALID_SESSION/.test(`${code ?? ''} ${(err as Error).message}`)
-      if (refused && !retried) return this.get(path, headers, true)
+      if (refused && retries > 0) return this.get(path, headers, retries - 1)
       throw err
     }
   }
