@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls'
 import t, { type Test } from 'tap'
 import { tempDir } from './helpers/certificates.js'
 import { closeCauses, health, readMetrics, settled, total } from './helpers/admin-metrics.js'
-import { attacks, captureClientHello, runAttack, slowHeaders } from './helpers/hostile-client.js'
+import { attacks, captureClientHello, floodHeaders, runAttack, slowHeaders } from './helpers/hostile-client.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startSeraph } from './helpers/seraph-process.js'
 
@@ -124,6 +124,25 @@ t.test('slow-header clients are closed on time while normal clients keep getting
   const causes = delta(closeCauses(after), closeCauses(before))
   t.equal(total(after, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'headers' }) -
     total(before, 'seraph_connections_closed_total', { cause: 'timeout', reason: 'headers' }), 30, `30 header timeouts: ${JSON.stringify(causes)}`)
+})
+
+t.test('an error answer reaches a client that is still sending: the connection lingers until the client closes, no reset', async (t) => {
+  const ca = await devCa()
+  const { port, ready } = await startSeraph(t, ['--workers', '1', '--admin-port', '0'])
+  const adminUrl = ready.adminUrl as string
+  const before = await settled(adminUrl)
+  for (let i = 0; i < 5; i++) {
+    const { answer, reset } = await floodHeaders(port, ca)
+    t.match(answer, /^HTTP\/1\.1 431 /, 'the header flood got 431 Request Header Fields Too Large')
+    t.notOk(reset, 'the connection ended with a close, not a reset')
+  }
+  // One that keeps sending after the server's FIN is closed by the server.
+  const halfOpen = floodHeaders(port, ca, { halfOpen: true })
+  const { answer, msAfterEnd } = await Promise.race([halfOpen, new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('the half-open flood was not closed within 10 s')), 10_000).unref())])
+  t.match(answer, /^HTTP\/1\.1 431 /, 'a half-open flood got its 431 too')
+  t.ok(msAfterEnd >= 1500 && msAfterEnd < 6000, `and was closed ${Math.round(msAfterEnd)} ms after the answer (lingering 2 s)`)
+  const causes = delta(closeCauses(await settled(adminUrl)), closeCauses(before))
+  t.same(causes, { http_error: 6 }, 'each counted once, as an HTTP error')
 })
 
 t.test('a client that stops reading a download is closed at --socket-timeout while others keep being answered', async (t) => {

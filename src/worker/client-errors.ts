@@ -5,6 +5,12 @@ import type { Logger } from '../shared/logger.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 import { clientAddressText } from './proxy-protocol/client-address.js'
 
+/**
+ * How long a connection stays open for reading after its error answer was
+ * sent, unless the client closes first (nginx's lingering close).
+ */
+export const lingerMs = 2000
+
 /** Lines per cause and reason, per worker, in each window. */
 const logLimit = 10
 const logWindowMs = 10_000
@@ -29,7 +35,10 @@ export function createClientErrorHandler (logger: Logger, accounting?: Connectio
   const limiter = new LogRateLimiter(logLimit, logWindowMs, (key, count) => {
     logger.warn({ kind: key, suppressed: count, windowMs: logWindowMs }, 'client errors suppressed from the log')
   })
+  const lingering = new WeakSet<Socket>()
   function handler (error: NodeJS.ErrnoException & { reason?: string }, socket: Socket): void {
+    // The parser's next error on a connection already answered: it lingers.
+    if (lingering.has(socket)) return
     const record: CloseRecord = accounting === undefined ? classify(error, false) : accounting.blame(socket, error)
     const key = record.reason === '' ? record.cause : `${record.cause}: ${record.reason}`
     if (limiter.allow(key)) {
@@ -41,6 +50,8 @@ export function createClientErrorHandler (logger: Logger, accounting?: Connectio
     const status = statusFor(record, error)
     if (status !== undefined && canAnswer(socket)) {
       socket.end(`HTTP/1.1 ${status} ${answers[status] ?? ''}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      lingerThenClose(socket, lingering)
+      return
     }
     socket.destroy()
   }
@@ -58,4 +69,15 @@ function statusFor (record: CloseRecord, error: NodeJS.ErrnoException): number |
 function canAnswer (socket: Socket): boolean {
   const tls = socket as TLSSocket & { _httpMessage?: unknown, _secureEstablished?: boolean }
   return tls.writable && tls._secureEstablished === true && (tls._httpMessage === null || tls._httpMessage === undefined)
+}
+
+// The client may still be sending (a slow header, a body): closing now, with
+// its bytes unread, makes the kernel send a reset, and a reset can destroy the
+// answer before the client reads it. So, like nginx's lingering close, the
+// connection stays open for reading after the answer and its FIN: the
+// client's own close ends it (both sides are then done), or `lingerMs`.
+function lingerThenClose (socket: Socket, lingering: WeakSet<Socket>): void {
+  lingering.add(socket)
+  const timer = setTimeout(() => socket.destroy(), lingerMs)
+  socket.once('close', () => clearTimeout(timer))
 }

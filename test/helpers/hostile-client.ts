@@ -195,3 +195,47 @@ export async function slowHeaders (port: number, ca: Buffer, intervalMs: number)
   clearInterval(timer)
   return answer
 }
+
+/**
+ * A client that keeps sending one endless header, as fast as the connection
+ * takes it, until the server's answer ends the stream: what it read, and
+ * whether the connection ended with a reset (ECONNRESET) rather than a close.
+ */
+export async function floodHeaders (port: number, ca: Buffer, options: { halfOpen?: boolean } = {}): Promise<{ answer: string, reset: boolean, msAfterEnd: number }> {
+  const { raw, tls } = options.halfOpen === true ? await handshakenHalfOpen(port, ca) : await handshaken(port, ca)
+  const done = closed(raw)
+  let answer = ''
+  let reset = false
+  let endedAt = Number.NaN
+  tls.once('end', () => { endedAt = performance.now() })
+  const onError = (err: NodeJS.ErrnoException): void => { if (err.code === 'ECONNRESET') reset = true }
+  tls.on('error', onError)
+  raw.on('error', onError)
+  tls.setEncoding('utf8').on('data', (chunk: string) => { answer += chunk })
+  const chunk = 'X-Flood: ' + 'a'.repeat(8 * 1024) + '\r\n'
+  // setImmediate: a 'drain' that follows a write at once would otherwise
+  // chain pumps without ever letting this client read the answer.
+  const pump = (): void => {
+    while (tls.writable) {
+      if (!tls.write(chunk)) {
+        tls.once('drain', () => setImmediate(pump))
+        return
+      }
+    }
+  }
+  tls.write('GET / HTTP/1.1\r\nHost: localhost\r\n')
+  pump()
+  await done
+  return { answer, reset, msAfterEnd: performance.now() - endedAt }
+}
+
+/** Like `handshaken`, but the TLS socket keeps writing after the server's FIN. */
+function handshakenHalfOpen (port: number, ca: Buffer): Promise<{ raw: Socket, tls: TLSSocket }> {
+  return new Promise((resolve, reject) => {
+    const raw = netConnect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+      const tls = tlsConnect({ socket: raw, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'], allowHalfOpen: true } as never, () => resolve({ raw, tls }))
+      tls.on('error', reject)
+    })
+    raw.on('error', reject)
+  })
+}
