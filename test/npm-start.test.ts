@@ -1,5 +1,6 @@
 import t from 'tap'
 import { SeraphProcess, waitUntilGone } from './helpers/seraph-process.js'
+import { within } from './helpers/within.js'
 
 // The README's main command, stopped by whatever signals npm alone: a
 // process manager or `timeout` (SIGTERM), `kill -INT`, a hang-up (SIGHUP).
@@ -37,15 +38,4 @@ for (const { signal, to } of cases) {
     t.notOk(npm.lines.some((line) => line.msg === 'second signal: forcing shutdown'), 'one stop, drained, not forced')
     t.same(npm.badLines, [], 'nothing but JSON on stdout')
   })
-}
-
-/** `promise`'s value, or undefined once `ms` have passed. */
-async function within<T> (ms: number, promise: Promise<T>): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), ms) })
-  try {
-    return await Promise.race([promise, late])
-  } finally {
-    clearTimeout(timer)
-  }
 }

@@ -50,29 +50,34 @@ export async function health (adminUrl: string): Promise<{ healthy: boolean, wor
 }
 
 /**
- * Waits until every connection counted as opened is counted as closed and the
- * open gauge is back to zero. Polls the admin listener: the counters live in
- * other processes, so there is no event to await here.
+ * Polls the admin listener until `done(metrics)`: the counters live in other
+ * processes, so there is no event to await here. Throws `failure(metrics)`
+ * after `timeoutMs`.
  */
-export async function settled (adminUrl: string, timeoutMs = 15_000): Promise<Metrics> {
+async function untilMetrics (adminUrl: string, done: (metrics: Metrics) => boolean, failure: (metrics: Metrics) => string, timeoutMs: number): Promise<Metrics> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const metrics = await readMetrics(adminUrl)
-    const opened = total(metrics, 'seraph_connections_opened_total')
-    const closed = total(metrics, 'seraph_connections_closed_total')
-    if (total(metrics, 'seraph_connections_open') === 0 && opened === closed) return metrics
-    if (Date.now() > deadline) throw new Error(`not settled: opened ${opened}, closed ${closed}`)
+    if (done(metrics)) return metrics
+    if (Date.now() > deadline) throw new Error(failure(metrics))
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
+/**
+ * Waits until every connection counted as opened is counted as closed and the
+ * open gauge is back to zero.
+ */
+export async function settled (adminUrl: string, timeoutMs = 15_000): Promise<Metrics> {
+  const opened = (metrics: Metrics): number => total(metrics, 'seraph_connections_opened_total')
+  const closed = (metrics: Metrics): number => total(metrics, 'seraph_connections_closed_total')
+  return untilMetrics(adminUrl,
+    (metrics) => total(metrics, 'seraph_connections_open') === 0 && opened(metrics) === closed(metrics),
+    (metrics) => `not settled: opened ${opened(metrics)}, closed ${closed(metrics)}`, timeoutMs)
+}
+
 /** Resolves once the workers count at least `count` open connections (accepted, whatever their state). */
 export async function openConnections (adminUrl: string, count: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const open = total(await readMetrics(adminUrl), 'seraph_connections_open')
-    if (open >= count) return
-    if (Date.now() > deadline) throw new Error(`${open} connection(s) open, not ${count}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const open = (metrics: Metrics): number => total(metrics, 'seraph_connections_open')
+  await untilMetrics(adminUrl, (metrics) => open(metrics) >= count, (metrics) => `${open(metrics)} connection(s) open, not ${count}`, timeoutMs)
 }

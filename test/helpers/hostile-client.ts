@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { connect as netConnect, createServer, type Socket } from 'node:net'
 import { connect as http2Connect } from 'node:http2'
-import { connect as tlsConnect, type TLSSocket } from 'node:tls'
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
 
 /** A real ClientHello as Node's TLS client sends it, captured from a plain TCP listener. */
 export async function captureClientHello (): Promise<Buffer> {
@@ -41,10 +41,13 @@ function connected (port: number): Promise<Socket> {
 }
 
 /** A TLS session over a raw TCP socket we can reset. */
-function handshaken (port: number, ca: Buffer, alpn: string[] = ['http/1.1']): Promise<{ raw: Socket, tls: TLSSocket }> {
+/** `halfOpen`: the TLS socket keeps writing after the server's FIN. */
+function handshaken (port: number, ca: Buffer, alpn: string[] = ['http/1.1'], halfOpen = false): Promise<{ raw: Socket, tls: TLSSocket }> {
   return new Promise((resolve, reject) => {
-    const raw = netConnect(port, '127.0.0.1', () => {
-      const tls = tlsConnect({ socket: raw, ca, servername: 'localhost', ALPNProtocols: alpn }, () => resolve({ raw, tls }))
+    const raw = netConnect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen }, () => {
+      // tls.connect hands allowHalfOpen to its TLSSocket; @types/node does not list it.
+      const options: ConnectionOptions & { allowHalfOpen: boolean } = { socket: raw, ca, servername: 'localhost', ALPNProtocols: alpn, allowHalfOpen: halfOpen }
+      const tls = tlsConnect(options, () => resolve({ raw, tls }))
       tls.on('error', reject)
     })
     raw.on('error', reject)
@@ -202,7 +205,7 @@ export async function slowHeaders (port: number, ca: Buffer, intervalMs: number)
  * whether the connection ended with a reset (ECONNRESET) rather than a close.
  */
 export async function floodHeaders (port: number, ca: Buffer, options: { halfOpen?: boolean } = {}): Promise<{ answer: string, reset: boolean, msAfterEnd: number }> {
-  const { raw, tls } = options.halfOpen === true ? await handshakenHalfOpen(port, ca) : await handshaken(port, ca)
+  const { raw, tls } = await handshaken(port, ca, undefined, options.halfOpen === true)
   const done = closed(raw)
   let answer = ''
   let reset = false
@@ -227,15 +230,4 @@ export async function floodHeaders (port: number, ca: Buffer, options: { halfOpe
   pump()
   await done
   return { answer, reset, msAfterEnd: performance.now() - endedAt }
-}
-
-/** Like `handshaken`, but the TLS socket keeps writing after the server's FIN. */
-function handshakenHalfOpen (port: number, ca: Buffer): Promise<{ raw: Socket, tls: TLSSocket }> {
-  return new Promise((resolve, reject) => {
-    const raw = netConnect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
-      const tls = tlsConnect({ socket: raw, ca, servername: 'localhost', ALPNProtocols: ['http/1.1'], allowHalfOpen: true } as never, () => resolve({ raw, tls }))
-      tls.on('error', reject)
-    })
-    raw.on('error', reject)
-  })
 }
