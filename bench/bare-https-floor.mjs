@@ -49,12 +49,12 @@ import { createServer } from 'node:https'
 import { createSecureServer } from 'node:http2'
 import { extname, join } from 'node:path'
 import { runClusterPrimary } from './cluster-primary.mjs'
-import { failServer, readServerSettings } from './server-settings.mjs'
+import { failWith } from './fail.mjs'
+import { readServerSettings } from './server-settings.mjs'
 import { reusePortMissing } from './reuse-port.mjs'
 
 const name = 'bare-https-floor'
-/** @param {string} message */
-const fail = (message) => failServer(name, message)
+const fail = failWith(name)
 const { root, certPath, keyPath, host, port, workers } = readServerSettings(name, 'BARE')
 const scheduling = process.env.BARE_SCHEDULING ?? 'none'
 if (scheduling !== 'none' && scheduling !== 'rr' && scheduling !== 'reuseport') fail(`BARE_SCHEDULING must be none, rr or reuseport, not ${scheduling}`)

@@ -9,7 +9,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { failWith } from './fail.mjs'
 import { killAllStarted } from './processes.mjs'
+
+export { failWith }
 
 /**
  * @typedef {object} ScriptSpec
@@ -18,19 +21,6 @@ import { killAllStarted } from './processes.mjs'
  * @property {(signal: string) => void} [onSignal] says something before the clean-up
  * @property {boolean} [stack] the error line ends with the stack (unexpected errors of the main bench)
  */
-
-/**
- * How a bench script refuses bad input or gives up: `name: message` on
- * stderr and exit 1 (the exit stops what runBenchScript's script started).
- * @param {string} name e.g. `bench:ab`
- * @returns {(message: string) => never}
- */
-export function failWith (name) {
-  return (message) => {
-    process.stderr.write(`${name}: ${message}\n`)
-    process.exit(1)
-  }
-}
 
 /**
  * Runs `main` with a fresh temporary folder. `stopAll` stops what it started

@@ -6,31 +6,22 @@
  * `<P>_WORKERS` (os.availableParallelism()).
  */
 import { availableParallelism } from 'node:os'
-
-/**
- * One line on stderr, exit 1.
- * @param {string} name the server's name, prefixed to the line
- * @param {string} message
- * @returns {never}
- */
-export function failServer (name, message) {
-  process.stderr.write(`${name}: ${message}\n`)
-  process.exit(1)
-}
+import { failWith } from './fail.mjs'
 
 /**
  * @param {string} name the server's name, for error lines
  * @param {string} prefix e.g. `BARE`
  */
 export function readServerSettings (name, prefix) {
+  const fail = failWith(name)
   const required = (/** @type {string} */ key) => {
     const value = process.env[`${prefix}_${key}`]
-    if (value === undefined || value === '') return failServer(name, `${prefix}_${key} is not set`)
+    if (value === undefined || value === '') return fail(`${prefix}_${key} is not set`)
     return value
   }
   const workersText = process.env[`${prefix}_WORKERS`]
   const workers = workersText === undefined ? availableParallelism() : Number(workersText)
-  if (!Number.isInteger(workers) || workers < 1) failServer(name, `${prefix}_WORKERS must be a positive integer, not ${workersText}`)
+  if (!Number.isInteger(workers) || workers < 1) fail(`${prefix}_WORKERS must be a positive integer, not ${workersText}`)
   return {
     root: required('ROOT'),
     certPath: required('CERT'),

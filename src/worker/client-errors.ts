@@ -9,7 +9,7 @@ import { clientAddressText } from './proxy-protocol/client-address.js'
  * How long a connection stays open for reading after its error answer was
  * sent, unless the client closes first (nginx's lingering close).
  */
-export const lingerMs = 2000
+const lingerMs = 2000
 
 /** Lines per cause and reason, per worker, in each window. */
 const logLimit = 10
