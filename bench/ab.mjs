@@ -15,12 +15,11 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chooseContenders, contenderIds as benchContenderIds, contenders as benchContenders, diagnosticContenderIds, diagnosticContenders, seraphWithNodeOptions } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
-import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
+import { clockTicksPerSecond } from './cpu.mjs'
 import { parseIdList } from './id-list.mjs'
-import { runLoad } from './load.mjs'
-import { median } from './report.mjs'
 import { scenarios } from './scenarios.mjs'
 import { failWith, runBenchScript } from './script-lifecycle.mjs'
+import { runSlices, sliceRatio, usPerRequest } from './slices.mjs'
 import { formatTable } from './table.mjs'
 
 const contenderIds = [...benchContenderIds, ...diagnosticContenderIds]
@@ -76,36 +75,32 @@ async function main (/** @type {string} */ tmpDir) {
   const { ctx, build } = await prepareContext(repoRoot, tmpDir, cores)
   const extra = options.nodeOptions === undefined ? [] : [seraphWithNodeOptions(cores, options.nodeOptions)]
   const chosen = chooseContenders([...allContenders(cores), ...extra], [...options.ids, ...extra.map((c) => c.id)], options.scenario.protocol ?? 'h1', fail)
-  /** @type {{ label: string, pid: number, port: number, ticks: number, requests: number, perRound: number[], stop: () => Promise<void> }[]} */
+  /** @type {{ label: string, pid: number, port: number, stop: () => Promise<void> }[]} */
   const running = []
   for (const contender of chosen) {
     const started = await contender.start(ctx)
-    running.push({ label: contender.label, pid: started.pid, port: started.port, ticks: 0, requests: 0, perRound: [], stop: started.stop })
+    running.push({ label: contender.label, pid: started.pid, port: started.port, stop: started.stop })
   }
   process.stderr.write(`seraph build ${build}; ${options.scenario.id}; ${options.rounds} rounds of ${options.slice} s per contender\n`)
-  for (const server of running) await runLoad({ port: server.port, scenario: options.scenario, durationSec: 1 })
-  for (let round = 0; round < options.rounds; round++) {
-    for (const server of round % 2 === 0 ? running : [...running].reverse()) {
-      const before = treeCpuTicks(server.pid).total
-      const load = await runLoad({ port: server.port, scenario: options.scenario, durationSec: options.slice })
-      const ticks = treeCpuTicks(server.pid).total - before
-      server.ticks += ticks
-      server.requests += load.requests
-      server.perRound.push(load.requests > 0 ? ticks / load.requests : Number.NaN)
-    }
-    process.stderr.write(`round ${round + 1}/${options.rounds}\n`)
-  }
-  const usPerRequest = (/** @type {{ ticks: number, requests: number }} */ s) => s.requests > 0 ? (s.ticks / ticksPerSec) * 1e6 / s.requests : Number.NaN
-  const reference = running[0]
+  const totals = await runSlices(running.map((server) => ({ pid: server.pid, port: server.port, scenario: options.scenario })), {
+    rounds: options.rounds,
+    sliceSec: options.slice,
+    onRound: (round) => process.stderr.write(`round ${round}/${options.rounds}\n`)
+  })
+  const reference = totals[0]
   if (reference === undefined) return
-  const rows = running.map((server) => [
-    server.label,
-    usPerRequest(server).toFixed(1),
-    (usPerRequest(server) / usPerRequest(reference)).toFixed(2),
-    median(server.perRound.map((value, i) => value / (reference.perRound[i] ?? Number.NaN))).toFixed(2),
-    String(Math.round(server.requests / (options.rounds * options.slice)))
-  ])
-  process.stdout.write(formatTable(['contender', 'server CPU µs/req', `× ${reference.label}`, 'median of per-round ratios', 'req/s'], rows) + '\n')
+  const rows = running.map((server, i) => {
+    const mine = /** @type {import('./slices.mjs').SliceTotals} */ (totals[i])
+    const { ratio, median } = sliceRatio(mine, reference)
+    return [
+      server.label,
+      usPerRequest(mine, ticksPerSec).toFixed(1),
+      ratio.toFixed(2),
+      median.toFixed(2),
+      String(Math.round(mine.requests / (options.rounds * options.slice)))
+    ]
+  })
+  process.stdout.write(formatTable(['contender', 'server CPU µs/req', `× ${running[0]?.label}`, 'median of per-round ratios', 'req/s'], rows) + '\n')
   for (const server of running) await server.stop()
 }
 

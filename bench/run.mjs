@@ -16,7 +16,7 @@ import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond } from './cpu.mjs'
 import { h2loadMissing, h2loadVersion } from './h2load.mjs'
 import { parseIdList } from './id-list.mjs'
-import { formatHttp2Targets, http2TargetRows } from './http2-targets.mjs'
+import { formatHttp2Targets, http2TargetRows, pairedUnits, unitKey } from './http2-targets.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { formatReport, summarize } from './report.mjs'
 import { writeResults } from './results.mjs'
@@ -24,6 +24,7 @@ import { floorRatios, targetRows } from './targets.mjs'
 import { scenarios as allScenarios } from './scenarios.mjs'
 import { measure, probePhase, progress, waitForQuiet } from './phases.mjs'
 import { failWith, runBenchScript } from './script-lifecycle.mjs'
+import { runSlices } from './slices.mjs'
 
 /**
  * @typedef {import('./contenders.mjs').Contender} Contender
@@ -34,9 +35,11 @@ import { failWith, runBenchScript } from './script-lifecycle.mjs'
  */
 
 const usage = `usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--reps N]
-                     [--scenarios id,id] [--contenders id,id]
-  --quick       3 scenarios, 2 s runs after a 2 s warm-up, 1 repetition (about 3 minutes)
-  default       4 scenarios, 8 s runs after a 3 s warm-up, 3 repetitions (about 17 minutes)
+                     [--scenarios id,id] [--contenders id,id] [--paired-rounds N]
+  --quick       3 scenarios, 2 s runs after a 2 s warm-up, 1 repetition, 4 paired rounds (about 4 minutes)
+  default       6 scenarios, 8 s runs after a 3 s warm-up, 3 repetitions, 12 paired rounds (about 30 minutes)
+  --paired-rounds  rounds of the interleaved 1 s slices that measure the targets' CPU ratios
+                (all the servers they compare running at once, loaded in turn); 0 leaves them out
   scenarios:    ${allScenarios.map((s) => s.id).join(', ')}
   contenders:   ${allContenderIds.join(', ')}
 `
@@ -55,6 +58,7 @@ function parseOptions () {
       reps: { type: 'string' },
       scenarios: { type: 'string' },
       contenders: { type: 'string' },
+      'paired-rounds': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
     },
     strict: true
@@ -81,11 +85,55 @@ function parseOptions () {
   const scenarioIds = parseIdList(values.scenarios, allScenarios.map((s) => s.id), 'scenario', fail)
   const scenarios = allScenarios.filter((s) => scenarioIds === undefined ? !quick || s.quick : scenarioIds.includes(s.id))
   const contenderIds = parseIdList(values.contenders, allContenderIds, 'contender', fail)
-  return { quick, durationSec, warmupSec, reps, scenarios, contenderIds }
+  const pairedText = values['paired-rounds']
+  const pairedRounds = pairedText === undefined ? (quick ? 4 : 12) : Number(pairedText)
+  if (!Number.isInteger(pairedRounds) || pairedRounds < 0) fail(`--paired-rounds needs a whole number, not ${pairedText}`)
+  return { quick, durationSec, warmupSec, reps, scenarios, contenderIds, pairedRounds }
 }
 
 /** Other processes using more CPU than this during a run disturbed it. */
 const disturbedCores = 0.15
+
+const pairedSliceSec = 1
+/** The most (scenario, contender) pairs the targets' CPU rows compare (http2-targets.mjs). */
+const maxPairedUnits = pairedUnits(() => true).length
+
+/**
+ * The targets' CPU ratios once more, in interleaved slices (slices.mjs):
+ * every server they compare starts, and each (scenario, server) pair gets
+ * 1 s of load in turn, `rounds` times. Only pairs whose scenario and
+ * contender ran in the main phase.
+ * @param {RunRecord[]} runs
+ * @param {Scenario[]} scenarios
+ * @param {Contender[]} contenders
+ * @param {BenchContext} ctx
+ * @param {number} rounds
+ * @returns {Promise<{ totals: Map<string, import('./slices.mjs').SliceTotals>, how: string }>}
+ */
+async function pairedPhase (runs, scenarios, contenders, ctx, rounds) {
+  /** @type {Map<string, import('./slices.mjs').SliceTotals>} */
+  const totals = new Map()
+  const units = rounds === 0 ? [] : pairedUnits((scenario, contender) => runs.some((r) => r.scenario === scenario && r.contender === contender))
+  if (units.length === 0) return { totals, how: '' }
+  /** @type {Map<string, import('./contenders.mjs').Running>} */
+  const servers = new Map()
+  try {
+    for (const id of new Set(units.map((u) => u.contender))) {
+      const contender = contenders.find((c) => c.id === id)
+      if (contender !== undefined) servers.set(id, await contender.start(ctx))
+    }
+    const sliceUnits = units.map((u) => {
+      const server = /** @type {import('./contenders.mjs').Running} */ (servers.get(u.contender))
+      return { pid: server.pid, port: server.port, scenario: /** @type {Scenario} */ (scenarios.find((s) => s.id === u.scenario)) }
+    })
+    progress(`paired targets: ${units.length} (scenario, server) pairs, ${rounds} rounds of ${pairedSliceSec} s each`)
+    const results = await runSlices(sliceUnits, { rounds, sliceSec: pairedSliceSec, onRound: (round) => progress(`paired targets: round ${round}/${rounds}`) })
+    units.forEach((u, i) => totals.set(unitKey(u.scenario, u.contender), /** @type {import('./slices.mjs').SliceTotals} */ (results[i])))
+  } finally {
+    for (const server of servers.values()) await server.stop()
+  }
+  return { totals, how: `${rounds} rounds of ${pairedSliceSec} s` }
+}
 
 /** @param {string} binary */
 function versionOf (binary) {
@@ -108,7 +156,8 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
 
   // A hard limit on the whole run, whatever hangs: per run of each contender
   // that may run, plus 5 min for the set-up and the probes.
-  const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * Math.max(1, candidates.length) * (options.durationSec + options.warmupSec + 25) * 1000
+  const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * Math.max(1, candidates.length) * (options.durationSec + options.warmupSec + 25) * 1000 +
+    (options.pairedRounds + 1) * maxPairedUnits * (pairedSliceSec + 3) * 1000
   setTimeout(() => {
     progress(`bench: still running after ${Math.round(budgetMs / 1000)} s: stopping everything`)
     stopAll()
@@ -186,10 +235,12 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
     }
   }
 
+  const paired = await pairedPhase(runs, options.scenarios, contenders, ctx, options.pairedRounds)
+
   const summary = summarize(runs, options.scenarios, contenders, 'seraph')
   const targets = targetRows(summary, probes)
   const floors = floorRatios(summary)
-  const http2Targets = http2TargetRows(summary)
+  const http2Targets = http2TargetRows(summary, paired.totals)
   const date = new Date()
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU'
   const machine = {
@@ -224,7 +275,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
     header.push(`WARNING: other processes used up to ${busiest.toFixed(2)} cores during some runs: the machine was not idle, numbers are noisy.`)
   }
   process.stdout.write(formatReport({ header, scenarios: options.scenarios, summary, probes, skipped, reps: options.reps, targets, floors }) + '\n')
-  process.stdout.write(formatHttp2Targets(http2Targets) + '\n')
+  process.stdout.write(formatHttp2Targets(http2Targets, paired.how) + '\n')
   if (failures.length > 0) process.stdout.write(`${failures.length} run(s) failed: ${failures.map((f) => `${f.scenario}/${f.contender}#${f.rep}: ${f.error}`).join('; ')}\n`)
 
   const stamp = date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')
@@ -248,6 +299,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
     summary,
     targets,
     http2Targets,
+    pairedSlices: paired.how,
     seraphToFloor: floors,
     runs,
     failures,
