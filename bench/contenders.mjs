@@ -304,6 +304,8 @@ export function contenders (cores) {
     bareHttps('bare-https-headers', cores, 'none', true),
     bareHttps('bare-h2-compat', cores, 'none', false, 'compat'),
     bareHttps('bare-h2-stream', cores, 'none', false, 'stream'),
+    bareHttps('bare-h2-compat-headers', cores, 'none', true, 'compat'),
+    bareHttps('bare-h2-stream-headers', cores, 'none', true, 'stream'),
     fastifyCluster(cores),
     nginx(cores)
   ]
@@ -328,7 +330,8 @@ export function instructionContenders () {
 }
 
 /** Every contender id, in the order of `contenders()`. */
-export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-1', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream', 'fastify-cluster', 'nginx']
+export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-1', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream',
+  'bare-h2-compat-headers', 'bare-h2-stream-headers', 'fastify-cluster', 'nginx']
 
 /**
  * Contenders only `bench:ab` offers, to settle one question each rather than
