@@ -101,7 +101,8 @@ const maxPairedUnits = pairedUnits(() => true).length
 /**
  * The targets' CPU ratios once more, in interleaved slices (slices.mjs):
  * every server they compare starts, and each (scenario, server) pair gets
- * 1 s of load in turn, `rounds` times. Only pairs whose scenario and
+ * 1 s of load in turn, `rounds` times, each slice after 1 s of unmeasured
+ * load (a server idles between its slices). Only pairs whose scenario and
  * contender ran in the main phase.
  * @param {RunRecord[]} runs
  * @param {Scenario[]} scenarios
@@ -127,12 +128,12 @@ async function pairedPhase (runs, scenarios, contenders, ctx, rounds) {
       return { pid: server.pid, port: server.port, scenario: /** @type {Scenario} */ (scenarios.find((s) => s.id === u.scenario)) }
     })
     progress(`paired targets: ${units.length} (scenario, server) pairs, ${rounds} rounds of ${pairedSliceSec} s each`)
-    const results = await runSlices(sliceUnits, { rounds, sliceSec: pairedSliceSec, onRound: (round) => progress(`paired targets: round ${round}/${rounds}`) })
+    const results = await runSlices(sliceUnits, { rounds, sliceSec: pairedSliceSec, warmupSec: pairedSliceSec, onRound: (round) => progress(`paired targets: round ${round}/${rounds}`) })
     units.forEach((u, i) => totals.set(unitKey(u.scenario, u.contender), /** @type {import('./slices.mjs').SliceTotals} */ (results[i])))
   } finally {
     for (const server of servers.values()) await server.stop()
   }
-  return { totals, how: `${rounds} rounds of ${pairedSliceSec} s` }
+  return { totals, how: `${rounds} rounds of ${pairedSliceSec} s after ${pairedSliceSec} s unmeasured` }
 }
 
 /** @param {string} binary */
@@ -157,7 +158,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
   // A hard limit on the whole run, whatever hangs: per run of each contender
   // that may run, plus 5 min for the set-up and the probes.
   const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * Math.max(1, candidates.length) * (options.durationSec + options.warmupSec + 25) * 1000 +
-    (options.pairedRounds + 1) * maxPairedUnits * (pairedSliceSec + 3) * 1000
+    (options.pairedRounds + 1) * maxPairedUnits * (2 * pairedSliceSec + 3) * 1000
   setTimeout(() => {
     progress(`bench: still running after ${Math.round(budgetMs / 1000)} s: stopping everything`)
     stopAll()

@@ -27,9 +27,14 @@ import { median } from './report.mjs'
 
 /**
  * Loads each unit for `sliceSec` per round, `rounds` times, after one
- * second of warm-up each; returns the totals in the units' order.
+ * second of warm-up each; returns the totals in the units' order. With
+ * `warmupSec`, every slice follows that much unmeasured load of its own:
+ * with many units a server idles ~10 s between its slices, and seraph then
+ * measured 1.5-1.8× the floors where back-to-back slices, or slices each
+ * after 1 s of load, gave 1.2-1.3× (bench/README.md, "Targets table"; the
+ * cause, perhaps V8 shrinking an idle heap, is not established).
  * @param {SliceUnit[]} units
- * @param {{ rounds: number, sliceSec: number, onRound?: (round: number) => void }} settings
+ * @param {{ rounds: number, sliceSec: number, warmupSec?: number, onRound?: (round: number) => void }} settings
  * @returns {Promise<SliceTotals[]>}
  */
 export async function runSlices (units, settings) {
@@ -40,6 +45,7 @@ export async function runSlices (units, settings) {
     for (const i of round % 2 === 0 ? indexes : [...indexes].reverse()) {
       const unit = /** @type {SliceUnit} */ (units[i])
       const total = /** @type {SliceTotals} */ (totals[i])
+      if ((settings.warmupSec ?? 0) > 0) await runLoad({ port: unit.port, scenario: unit.scenario, durationSec: settings.warmupSec ?? 0 })
       const before = treeCpuTicks(unit.pid).total
       const load = await runLoad({ port: unit.port, scenario: unit.scenario, durationSec: settings.sliceSec })
       const ticks = treeCpuTicks(unit.pid).total - before
