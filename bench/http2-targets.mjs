@@ -139,7 +139,7 @@ export function formatHttp2Targets (rows, slices = '') {
   ])
   const how = slices === ''
     ? 'the interleaved slices did not run: "met?" reads the ratio of the medians'
-    : `"interleaved": all these servers running at once, loaded in turn, ${slices} each, CPU summed (in brackets the quartiles of the per-round ratios); "met?" reads it where it ran`
+    : `"interleaved": the servers of a scenario running at once, loaded in turn, ${slices}, CPU summed (in brackets the quartiles of the per-round ratios; seraph's HTTP/2 against its HTTP/1.1 compares two scenarios measured one after the other); "met?" reads it where it ran`
   return ['Targets of issue 14 (ratios in this run; the rows "to read" have no target: against the HTTP/2 floors that send seraph\'s headers, and N workers against 1 for a new TLS connection)',
     `  ${how}`,
     formatTable(['target', 'seraph (median)', 'compared with (median)', 'ratio of medians', 'interleaved', 'met?'], cells, [false, true, true, true, true, false]), ''].join('\n')

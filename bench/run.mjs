@@ -99,11 +99,14 @@ const pairedSliceSec = 1
 const maxPairedUnits = pairedUnits(() => true).length
 
 /**
- * The targets' CPU ratios once more, in interleaved slices (slices.mjs):
- * every server they compare starts, and each (scenario, server) pair gets
- * 1 s of load in turn, `rounds` times, each slice after 1 s of unmeasured
- * load (a server idles between its slices). Only pairs whose scenario and
- * contender ran in the main phase.
+ * The targets' CPU ratios once more, in interleaved slices (slices.mjs), one
+ * scenario at a time as `npm run bench:ab` does: the servers a scenario's
+ * rows compare start together, each gets 1 s of load in turn, `rounds`
+ * times, each slice after 1 s of unmeasured load, and they stop before the
+ * next scenario. Only pairs whose scenario and contender ran in the main
+ * phase. (All 13 pairs of the targets interleaved in one phase measured
+ * seraph at 1.45-1.8× the floors where one scenario at a time gives
+ * 1.2-1.35×; bench/README.md, "Targets table".)
  * @param {RunRecord[]} runs
  * @param {Scenario[]} scenarios
  * @param {Contender[]} contenders
@@ -116,24 +119,29 @@ async function pairedPhase (runs, scenarios, contenders, ctx, rounds) {
   const totals = new Map()
   const units = rounds === 0 ? [] : pairedUnits((scenario, contender) => runs.some((r) => r.scenario === scenario && r.contender === contender))
   if (units.length === 0) return { totals, how: '' }
-  /** @type {Map<string, import('./contenders.mjs').Running>} */
-  const servers = new Map()
-  try {
-    for (const id of new Set(units.map((u) => u.contender))) {
-      const contender = contenders.find((c) => c.id === id)
-      if (contender !== undefined) servers.set(id, await contender.start(ctx))
+  for (const scenario of scenarios) {
+    const group = units.filter((u) => u.scenario === scenario.id)
+    if (group.length === 0) continue
+    /** @type {import('./contenders.mjs').Running[]} */
+    const servers = []
+    try {
+      for (const unit of group) {
+        const contender = /** @type {Contender} */ (contenders.find((c) => c.id === unit.contender))
+        servers.push(await contender.start(ctx))
+      }
+      progress(`paired targets, ${scenario.id}: ${group.length} servers, ${rounds} rounds of ${pairedSliceSec} s each`)
+      const results = await runSlices(servers.map((server) => ({ pid: server.pid, port: server.port, scenario })), {
+        rounds,
+        sliceSec: pairedSliceSec,
+        warmupSec: pairedSliceSec,
+        onRound: (round) => progress(`paired targets, ${scenario.id}: round ${round}/${rounds}`)
+      })
+      group.forEach((u, i) => totals.set(unitKey(u.scenario, u.contender), /** @type {import('./slices.mjs').SliceTotals} */ (results[i])))
+    } finally {
+      for (const server of servers) await server.stop()
     }
-    const sliceUnits = units.map((u) => {
-      const server = /** @type {import('./contenders.mjs').Running} */ (servers.get(u.contender))
-      return { pid: server.pid, port: server.port, scenario: /** @type {Scenario} */ (scenarios.find((s) => s.id === u.scenario)) }
-    })
-    progress(`paired targets: ${units.length} (scenario, server) pairs, ${rounds} rounds of ${pairedSliceSec} s each`)
-    const results = await runSlices(sliceUnits, { rounds, sliceSec: pairedSliceSec, warmupSec: pairedSliceSec, onRound: (round) => progress(`paired targets: round ${round}/${rounds}`) })
-    units.forEach((u, i) => totals.set(unitKey(u.scenario, u.contender), /** @type {import('./slices.mjs').SliceTotals} */ (results[i])))
-  } finally {
-    for (const server of servers.values()) await server.stop()
   }
-  return { totals, how: `${rounds} rounds of ${pairedSliceSec} s after ${pairedSliceSec} s unmeasured` }
+  return { totals, how: `${rounds} rounds of ${pairedSliceSec} s after ${pairedSliceSec} s unmeasured, one scenario at a time` }
 }
 
 /** @param {string} binary */
@@ -158,7 +166,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
   // A hard limit on the whole run, whatever hangs: per run of each contender
   // that may run, plus 5 min for the set-up and the probes.
   const budgetMs = 5 * 60_000 + options.scenarios.length * options.reps * Math.max(1, candidates.length) * (options.durationSec + options.warmupSec + 25) * 1000 +
-    (options.pairedRounds + 1) * maxPairedUnits * (2 * pairedSliceSec + 3) * 1000
+    (options.pairedRounds + 1) * maxPairedUnits * (2 * pairedSliceSec + 3) * 1000 + options.scenarios.length * 60_000
   setTimeout(() => {
     progress(`bench: still running after ${Math.round(budgetMs / 1000)} s: stopping everything`)
     stopAll()
