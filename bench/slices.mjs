@@ -28,11 +28,8 @@ import { median } from './report.mjs'
 /**
  * Loads each unit for `sliceSec` per round, `rounds` times, after one
  * second of warm-up each; returns the totals in the units' order. With
- * `warmupSec`, every slice follows that much unmeasured load of its own:
- * with many units a server idles ~10 s between its slices, and seraph then
- * measured 1.5-1.8× the floors where back-to-back slices, or slices each
- * after 1 s of load, gave 1.2-1.3× (bench/README.md, "Targets table"; the
- * cause, perhaps V8 shrinking an idle heap, is not established).
+ * `warmupSec`, every slice follows that much unmeasured load of its own, so
+ * that a server which idled while the others were loaded is measured warm.
  * @param {SliceUnit[]} units
  * @param {{ rounds: number, sliceSec: number, warmupSec?: number, onRound?: (round: number) => void }} settings
  * @returns {Promise<SliceTotals[]>}
