@@ -39,7 +39,7 @@ const usage = `usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--
   --quick       3 scenarios, 2 s runs after a 2 s warm-up, 1 repetition, 4 paired rounds (about 4 minutes)
   default       6 scenarios, 8 s runs after a 3 s warm-up, 3 repetitions, 12 paired rounds (about 30 minutes)
   --paired-rounds  rounds of the interleaved 1 s slices that measure the targets' CPU ratios
-                (all the servers they compare running at once, loaded in turn); 0 leaves them out
+                (one scenario at a time, its servers running at once, loaded in turn); 0 leaves them out
   scenarios:    ${allScenarios.map((s) => s.id).join(', ')}
   contenders:   ${allContenderIds.join(', ')}
 `
@@ -49,20 +49,28 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 /** @type {(message: string) => never} An annotated const, so that TypeScript narrows after a call. */
 const fail = failWith('bench')
 
+const optionSpecs = /** @type {const} */ ({
+  quick: { type: 'boolean', default: false },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  reps: { type: 'string' },
+  scenarios: { type: 'string' },
+  contenders: { type: 'string' },
+  'paired-rounds': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false }
+})
+
+/** parseArgs; a bad command line is one line and exit 1 (this script's other errors print their stack). */
+function parseCommandLine () {
+  try {
+    return parseArgs({ options: optionSpecs, strict: true })
+  } catch (err) {
+    return fail(String(err instanceof Error ? err.message : err).split('\n')[0] ?? '')
+  }
+}
+
 function parseOptions () {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      reps: { type: 'string' },
-      scenarios: { type: 'string' },
-      contenders: { type: 'string' },
-      'paired-rounds': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false }
-    },
-    strict: true
-  })
+  const { values } = parseCommandLine()
   if (values.help) {
     process.stdout.write(usage)
     process.exit(0)
