@@ -49,28 +49,20 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 /** @type {(message: string) => never} An annotated const, so that TypeScript narrows after a call. */
 const fail = failWith('bench')
 
-const optionSpecs = /** @type {const} */ ({
-  quick: { type: 'boolean', default: false },
-  duration: { type: 'string' },
-  warmup: { type: 'string' },
-  reps: { type: 'string' },
-  scenarios: { type: 'string' },
-  contenders: { type: 'string' },
-  'paired-rounds': { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false }
-})
-
-/** parseArgs; a bad command line is one line and exit 1 (this script's other errors print their stack). */
-function parseCommandLine () {
-  try {
-    return parseArgs({ options: optionSpecs, strict: true })
-  } catch (err) {
-    return fail(String(err instanceof Error ? err.message : err).split('\n')[0] ?? '')
-  }
-}
-
 function parseOptions () {
-  const { values } = parseCommandLine()
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      reps: { type: 'string' },
+      scenarios: { type: 'string' },
+      contenders: { type: 'string' },
+      'paired-rounds': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true
+  })
   if (values.help) {
     process.stdout.write(usage)
     process.exit(0)

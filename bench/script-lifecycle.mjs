@@ -46,6 +46,19 @@ export function runBenchScript (spec, main) {
   }
   tmpDir = mkdtempSync(join(tmpdir(), spec.folderPrefix))
   main(tmpDir, stopAll).then(stopAll, (err) => {
-    failWith(spec.name)(err instanceof Error ? (spec.stack === true ? err.stack ?? err.message : err.message) : String(err))
+    failWith(spec.name)(err instanceof Error ? errorLine(err, spec.stack === true) : String(err))
   })
+}
+
+/**
+ * What a failed script prints: a bad command line (node:util parseArgs'
+ * ERR_PARSE_ARGS_* errors, whose message goes on with hints) is one line and
+ * never a stack; other errors their message, or their stack with `stack`.
+ * @param {Error} err
+ * @param {boolean} stack
+ */
+function errorLine (err, stack) {
+  const code = /** @type {{ code?: unknown }} */ (err).code
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) return err.message.split('\n')[0] ?? err.message
+  return stack ? err.stack ?? err.message : err.message
 }

@@ -28,21 +28,24 @@ import { median } from './report.mjs'
 /**
  * Loads each unit for `sliceSec` per round, `rounds` times, after one
  * second of warm-up each; returns the totals in the units' order. With
- * `warmupSec`, every slice follows that much unmeasured load of its own, so
- * that a server which idled while the others were loaded is measured warm.
+ * `warmupSec`, every slice follows that much unmeasured load of its own
+ * instead, so that a server which idled while the others were loaded is
+ * measured warm.
  * @param {SliceUnit[]} units
  * @param {{ rounds: number, sliceSec: number, warmupSec?: number, onRound?: (round: number) => void }} settings
  * @returns {Promise<SliceTotals[]>}
  */
 export async function runSlices (units, settings) {
   const totals = units.map(() => ({ ticks: 0, requests: 0, perRound: /** @type {number[]} */ ([]) }))
-  for (const unit of units) await runLoad({ port: unit.port, scenario: unit.scenario, durationSec: 1 })
+  const warmupSec = settings.warmupSec ?? 0
+  // The warm-up before every slice also warms the first one.
+  if (warmupSec === 0) for (const unit of units) await runLoad({ port: unit.port, scenario: unit.scenario, durationSec: 1 })
   const indexes = units.map((_, i) => i)
   for (let round = 0; round < settings.rounds; round++) {
     for (const i of round % 2 === 0 ? indexes : [...indexes].reverse()) {
       const unit = /** @type {SliceUnit} */ (units[i])
       const total = /** @type {SliceTotals} */ (totals[i])
-      if ((settings.warmupSec ?? 0) > 0) await runLoad({ port: unit.port, scenario: unit.scenario, durationSec: settings.warmupSec ?? 0 })
+      if (warmupSec > 0) await runLoad({ port: unit.port, scenario: unit.scenario, durationSec: warmupSec })
       const before = treeCpuTicks(unit.pid).total
       const load = await runLoad({ port: unit.port, scenario: unit.scenario, durationSec: settings.sliceSec })
       const ticks = treeCpuTicks(unit.pid).total - before
