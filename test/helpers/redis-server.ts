@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
-import { freePort } from './pebble.js'
 import { dieWithTest, killGroup, onTestExit } from './process-group.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
@@ -19,12 +20,46 @@ export interface RedisServer {
   thaw (): void
 }
 
+/** The lowest port the kernel hands out for a port-0 bind or an outgoing connection. */
+function ephemeralFloor (): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768
+  } catch {
+    return 32768
+  }
+}
+
+/**
+ * A free loopback port below the kernel's ephemeral range. The server is
+ * killed and restarted on its port while other test files run: a port-0
+ * bind or an outgoing connection of theirs could take a port of that range
+ * in between, and the restart would fail with EADDRINUSE. The kernel never
+ * picks one below it, so only an explicit bind could.
+ */
+async function stablePort (): Promise<number> {
+  const floor = ephemeralFloor()
+  // A range that starts among the privileged ports leaves no room: port 0.
+  const lowest = floor > 2_048 ? Math.min(16_384, floor - 1_024) : 0
+  for (;;) {
+    const port = lowest === 0 ? 0 : lowest + Math.floor(Math.random() * (floor - lowest))
+    const free = await new Promise<number | false>((resolve) => {
+      const server = createServer()
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => {
+        const bound = (server.address() as { port: number }).port
+        server.close(() => resolve(bound))
+      })
+    })
+    if (free !== false) return free
+  }
+}
+
 /**
  * Starts Debian's `redis-server` on a free loopback port, in memory only, in
  * its own process group; killed in teardown and when the test process dies.
  */
 export async function startRedis (t: Teardown): Promise<RedisServer> {
-  let port = await freePort()
+  let port = await stablePort()
   let child: ChildProcess | undefined
   let forget = (): void => {}
   const stop = (): void => {
@@ -49,7 +84,7 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
   }
   t.teardown(stop)
   // The port is picked free, then bound by redis-server: another test's
-  // process can take it in between (a port-0 bind); then again on another.
+  // explicit bind could take it in between; then again on another.
   for (let attempt = 1; ; attempt++) {
     try {
       await launch()
@@ -57,7 +92,7 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
     } catch (err) {
       forget()
       if (attempt >= 5 || !/Address already in use/i.test((err as Error).message)) throw err
-      port = await freePort()
+      port = await stablePort()
     }
   }
   return {
