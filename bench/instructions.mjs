@@ -21,7 +21,7 @@ import { instructionContenders } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { processTree } from './cpu.mjs'
 import { h2loadMissing } from './h2load.mjs'
-import { parseIdList } from './id-list.mjs'
+import { parseIdList } from './options.mjs'
 import { failWith, runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 

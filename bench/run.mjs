@@ -15,7 +15,7 @@ import { contenderIds as allContenderIds, contenders as allContenders } from './
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond } from './cpu.mjs'
 import { h2loadMissing, h2loadVersion } from './h2load.mjs'
-import { parseIdList } from './id-list.mjs'
+import { parseIdList } from './options.mjs'
 import { formatHttp2Targets, http2TargetRows, pairedUnits, unitKey } from './http2-targets.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { formatReport, summarize } from './report.mjs'
