@@ -12,11 +12,10 @@
  */
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { chooseContenders, contenderIds as benchContenderIds, contenders as benchContenders, diagnosticContenderIds, diagnosticContenders, seraphWithNodeOptions } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond } from './cpu.mjs'
-import { parseIdList } from './options.mjs'
+import { parseIdList, parseScriptArgs, wholeNumber } from './options.mjs'
 import { scenarios } from './scenarios.mjs'
 import { failWith, runBenchScript } from './script-lifecycle.mjs'
 import { runSlices, sliceRatio, usPerRequest } from './slices.mjs'
@@ -41,30 +40,20 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const fail = failWith('bench:ab')
 
 function parseOptions () {
-  const { values } = parseArgs({
-    options: {
-      contenders: { type: 'string' },
-      scenario: { type: 'string', default: 'small-page' },
-      rounds: { type: 'string', default: '12' },
-      slice: { type: 'string', default: '1' },
-      'node-options': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false }
-    },
-    strict: true
-  })
-  if (values.help) {
-    process.stdout.write(usage)
-    process.exit(0)
-  }
+  const values = parseScriptArgs({
+    contenders: { type: 'string' },
+    scenario: { type: 'string', default: 'small-page' },
+    rounds: { type: 'string', default: '12' },
+    slice: { type: 'string', default: '1' },
+    'node-options': { type: 'string' }
+  }, usage)
   const ids = parseIdList(values.contenders, contenderIds, 'contender', fail) ?? []
   const nodeOptions = values['node-options']
   if (ids.length + (nodeOptions === undefined ? 0 : 1) < 2) fail('--contenders needs two or more ids, e.g. --contenders seraph,bare-https')
   const scenario = scenarios.find((s) => s.id === values.scenario)
   if (scenario === undefined) fail(`unknown scenario ${values.scenario}; known: ${scenarios.map((s) => s.id).join(', ')}`)
-  const rounds = Number(values.rounds)
-  const slice = Number(values.slice)
-  if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds needs a positive integer, not ${values.rounds}`)
-  if (!Number.isInteger(slice) || slice < 1) fail(`--slice needs a positive whole number of seconds, not ${values.slice}`)
+  const rounds = wholeNumber(values.rounds, 'rounds', 1, fail)
+  const slice = wholeNumber(values.slice, 'slice', 1, fail)
   return { ids, scenario, rounds, slice, nodeOptions }
 }
 

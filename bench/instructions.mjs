@@ -16,12 +16,11 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { instructionContenders } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { processTree } from './cpu.mjs'
 import { h2loadMissing } from './h2load.mjs'
-import { parseIdList } from './options.mjs'
+import { parseIdList, parseScriptArgs, wholeNumber } from './options.mjs'
 import { failWith, runBenchScript } from './script-lifecycle.mjs'
 import { formatTable } from './table.mjs'
 
@@ -55,29 +54,19 @@ const baseRequests = 1000
 const fail = failWith('bench:instructions')
 
 function parseOptions () {
-  const { values } = parseArgs({
-    options: {
-      contenders: { type: 'string' },
-      scenarios: { type: 'string' },
-      requests: { type: 'string', default: '5000' },
-      top: { type: 'string', default: '0' },
-      help: { type: 'boolean', short: 'h', default: false }
-    },
-    strict: true
-  })
-  if (values.help) {
-    process.stdout.write(usage)
-    process.exit(0)
-  }
+  const values = parseScriptArgs({
+    contenders: { type: 'string' },
+    scenarios: { type: 'string' },
+    requests: { type: 'string', default: '5000' },
+    top: { type: 'string', default: '0' }
+  }, usage)
   const list = (/** @type {string | undefined} */ text, /** @type {string[]} */ known, /** @type {string} */ what) => {
     const ids = parseIdList(text, known, what, fail) ?? known
     if (ids.length === 0) fail(`--${what}s needs at least one id`)
     return ids
   }
-  const requests = Number(values.requests)
-  const top = Number(values.top)
-  if (!Number.isInteger(requests) || requests < 100) fail(`--requests needs an integer of at least 100, not ${values.requests}`)
-  if (!Number.isInteger(top) || top < 0) fail(`--top needs a whole number, not ${values.top}`)
+  const requests = wholeNumber(values.requests, 'requests', 100, fail)
+  const top = wholeNumber(values.top, 'top', 0, fail)
   return {
     contenders: list(values.contenders, contenderIds, 'contender'),
     scenarios: /** @type {LoadId[]} */ (list(values.scenarios, Object.keys(loads), 'scenario')),

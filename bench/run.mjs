@@ -10,12 +10,11 @@ import { existsSync, readFileSync } from 'node:fs'
 import { availableParallelism, cpus, release } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { contenderIds as allContenderIds, contenders as allContenders } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond } from './cpu.mjs'
 import { h2loadMissing, h2loadVersion } from './h2load.mjs'
-import { parseIdList } from './options.mjs'
+import { parseIdList, parseScriptArgs, wholeNumber } from './options.mjs'
 import { formatHttp2Targets, http2TargetRows, pairedUnits, unitKey } from './http2-targets.mjs'
 import { findNginx, nginxVersion } from './nginx.mjs'
 import { formatReport, summarize } from './report.mjs'
@@ -50,23 +49,15 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const fail = failWith('bench')
 
 function parseOptions () {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      reps: { type: 'string' },
-      scenarios: { type: 'string' },
-      contenders: { type: 'string' },
-      'paired-rounds': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false }
-    },
-    strict: true
-  })
-  if (values.help) {
-    process.stdout.write(usage)
-    process.exit(0)
-  }
+  const values = parseScriptArgs({
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    reps: { type: 'string' },
+    scenarios: { type: 'string' },
+    contenders: { type: 'string' },
+    'paired-rounds': { type: 'string' }
+  }, usage)
   const number = (/** @type {string | undefined} */ text, /** @type {number} */ fallback, /** @type {string} */ name) => {
     if (text === undefined) return fallback
     const value = Number(text)
@@ -85,9 +76,7 @@ function parseOptions () {
   const scenarioIds = parseIdList(values.scenarios, allScenarios.map((s) => s.id), 'scenario', fail)
   const scenarios = allScenarios.filter((s) => scenarioIds === undefined ? !quick || s.quick : scenarioIds.includes(s.id))
   const contenderIds = parseIdList(values.contenders, allContenderIds, 'contender', fail)
-  const pairedText = values['paired-rounds']
-  const pairedRounds = pairedText === undefined ? (quick ? 4 : 12) : Number(pairedText)
-  if (!Number.isInteger(pairedRounds) || pairedRounds < 0) fail(`--paired-rounds needs a whole number, not ${pairedText}`)
+  const pairedRounds = wholeNumber(values['paired-rounds'] ?? (quick ? '4' : '12'), 'paired-rounds', 0, fail)
   return { quick, durationSec, warmupSec, reps, scenarios, contenderIds, pairedRounds }
 }
 

@@ -10,11 +10,10 @@
  */
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { chooseContenders, contenderIds, contenders } from './contenders.mjs'
 import { prepareContext } from './context.mjs'
 import { clockTicksPerSecond, treeCpuTicks } from './cpu.mjs'
-import { parseIdList } from './options.mjs'
+import { parseIdList, parseScriptArgs, wholeNumber } from './options.mjs'
 import { runLoad } from './load.mjs'
 import { median } from './report.mjs'
 import { scenarios } from './scenarios.mjs'
@@ -34,28 +33,18 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const fail = failWith('bench:warm-up')
 
 function parseOptions () {
-  const { values } = parseArgs({
-    options: {
-      contenders: { type: 'string' },
-      scenario: { type: 'string', default: 'small-page' },
-      seconds: { type: 'string', default: '10' },
-      reps: { type: 'string', default: '3' },
-      help: { type: 'boolean', short: 'h', default: false }
-    },
-    strict: true
-  })
-  if (values.help) {
-    process.stdout.write(usage)
-    process.exit(0)
-  }
+  const values = parseScriptArgs({
+    contenders: { type: 'string' },
+    scenario: { type: 'string', default: 'small-page' },
+    seconds: { type: 'string', default: '10' },
+    reps: { type: 'string', default: '3' }
+  }, usage)
   const ids = parseIdList(values.contenders, contenderIds, 'contender', fail) ?? []
   if (ids.length === 0) fail('--contenders needs one or more ids, e.g. --contenders seraph,bare-https-headers')
   const scenario = scenarios.find((s) => s.id === values.scenario)
   if (scenario === undefined) fail(`unknown scenario ${values.scenario}; known: ${scenarios.map((s) => s.id).join(', ')}`)
-  const seconds = Number(values.seconds)
-  const reps = Number(values.reps)
-  if (!Number.isInteger(seconds) || seconds < 2) fail(`--seconds needs a whole number of 2 or more, not ${values.seconds}`)
-  if (!Number.isInteger(reps) || reps < 1) fail(`--reps needs a positive integer, not ${values.reps}`)
+  const seconds = wholeNumber(values.seconds, 'seconds', 2, fail)
+  const reps = wholeNumber(values.reps, 'reps', 1, fail)
   return { ids, scenario, seconds, reps }
 }
 
