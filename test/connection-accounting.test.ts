@@ -164,7 +164,7 @@ t.test('destroyAll closes every open connection, counted as shutdown', async (t)
   t.equal(accounting.open, 0)
 })
 
-t.test('classify maps socket, TLS and parser errors to causes', async (t) => {
+t.test('classify maps socket, TLS, parser and HTTP/2 errors to causes', async (t) => {
   const error = (code: string, reason?: string) => Object.assign(new Error(code), { code, ...(reason === undefined ? {} : { reason }) })
   t.same(classify(error('ERR_TLS_HANDSHAKE_TIMEOUT'), false), { cause: 'timeout', reason: 'handshake' })
   t.same(classify(error('ERR_HTTP_REQUEST_TIMEOUT'), false), { cause: 'timeout', reason: 'headers' })
@@ -178,6 +178,12 @@ t.test('classify maps socket, TLS and parser errors to causes', async (t) => {
   t.same(classify(error('ERR_OSSL_BAD_DECRYPT', 'bad decrypt'), false), { cause: 'tls_error', reason: 'bad decrypt' }, 'an OpenSSL error outside the SSL library, by its reason')
   t.same(classify(error('HPE_INVALID_METHOD', 'Invalid method encountered'), false), { cause: 'http_error', reason: 'HPE_INVALID_METHOD' }, 'a parser error with its reason is not a TLS error')
   t.same(classify(error('HPE_INVALID_EOF_STATE', 'Invalid EOF state'), true), { cause: 'client_closed', reason: 'during request' })
+  const http2 = (message: string) => Object.assign(new Error(message), { code: 'ERR_HTTP2_ERROR' })
+  t.same(classify(http2('Flooding was detected in this HTTP/2 session, and it must be closed'), false), { cause: 'http_error', reason: 'http2 flood' })
+  t.same(classify(http2('Too many CONTINUATION frames following a HEADER frame'), false), { cause: 'http_error', reason: 'http2 continuation flood' })
+  t.same(classify(http2('Invalid argument'), false), { cause: 'http_error', reason: 'invalid argument' }, 'another nghttp2 error by its text')
+  t.same(classify(error('ERR_HTTP2_TOO_MANY_INVALID_FRAMES'), false), { cause: 'http_error', reason: 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES' })
+  t.same(classify(error('ERR_HTTP2_SESSION_ERROR'), false), { cause: 'client_closed', reason: 'http2 goaway with an error' }, 'the client\'s GOAWAY, whatever its code')
   t.same(classify(error('EWHATEVER'), false), { cause: 'error', reason: 'EWHATEVER' })
   t.same(classify(new Error('no code'), false), { cause: 'error', reason: '' })
 })

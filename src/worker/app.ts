@@ -57,6 +57,15 @@ function noSchemas (): never {
   throw new Error('seraph declares no route schemas')
 }
 
+/**
+ * The HTTP/2 streams one connection may have open at once: nginx's default
+ * (http2_max_concurrent_streams). Node sets none, and one client opening
+ * 20,000 streams for a large file that it never reads grew a worker by
+ * ~260 MiB. nghttp2 refuses the streams over the limit, and Node ends a
+ * session after 100 refused ones (maxSessionRejectedStreams).
+ */
+const http2MaxConcurrentStreams = 128
+
 const fallbackNotFoundPage = '<!doctype html><title>404 Not Found</title><h1>404 Not Found</h1>\n'
 
 /**
@@ -84,7 +93,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     // A draining worker still answers requests that arrive on its open
     // connections (with `Connection: close`) instead of Fastify's 503.
     return503OnClosing: false,
-    ...(http2 ? { http2: true as const, https: { ...tlsOptions, allowHTTP1: true } } : { https: tlsOptions }),
+    ...(http2 ? { http2: true as const, https: { ...tlsOptions, allowHTTP1: true, settings: { maxConcurrentStreams: http2MaxConcurrentStreams } } } : { https: tlsOptions }),
     http2SessionTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import type { ServerHttp2Session } from 'node:http2'
 import type { Server } from 'node:https'
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
@@ -7,7 +8,8 @@ import type { TLSSocket } from 'node:tls'
  * Why a connection ended. `reason` refines it: the OpenSSL reason of a TLS
  * error (`wrong version number`, `http request`, …), the kind of a timeout
  * (`handshake`, `headers`, `request`, `idle`, `socket`), the parser code of
- * an HTTP error (`HPE_INVALID_METHOD`, …), what was wrong with a PROXY
+ * an HTTP error (`HPE_INVALID_METHOD`, …) or what ended an HTTP/2 session
+ * (`http2 flood`, `http2 protocol error`, …), what was wrong with a PROXY
  * protocol header (`missing`, `untrusted`, `malformed`, `too_long`,
  * `truncated`, `timeout`; see proxy-protocol/).
  */
@@ -37,6 +39,10 @@ interface ConnectionState {
   progress: number
   /** When the sweep saw that change (performance.now()). */
   progressAt: number
+  /** An HTTP/2 session runs on the connection and has not emitted 'close'. */
+  sessionOpen?: boolean
+  /** The socket closed while its session had not: counts the close once the session has. */
+  countClose?: () => void
 }
 
 const kState = Symbol('seraph.connection')
@@ -51,6 +57,7 @@ type Tracked = Socket & { [kState]?: ConnectionState }
 export class ConnectionAccounting {
   readonly #observer: ConnectionObserver
   readonly #sockets = new Set<Socket>()
+  #socketTimeoutMs = 0
   #shuttingDown = false
   #sweep: NodeJS.Timeout | undefined
 
@@ -76,6 +83,7 @@ export class ConnectionAccounting {
    * byte. HTTP/2 sessions keep their own timeout (http2SessionTimeout).
    */
   attach (server: Server, socketTimeoutMs?: number): void {
+    this.#socketTimeoutMs = socketTimeoutMs ?? 0
     server.on('connection', (socket: Socket) => this.track(socket))
     server.on('secureConnection', (socket: TLSSocket) => {
       const state = stateOf(socket)
@@ -147,6 +155,52 @@ export class ConnectionAccounting {
     }
   }
 
+  /**
+   * Follows the HTTP/2 session of a connection. Node destroys the socket of
+   * a session nghttp2 ended (a flood, a protocol error) before it emits the
+   * session's 'error' (closeSession, lib/internal/http2/core.js): counted at
+   * the socket's 'close', such a connection read as `normal`. Its close is
+   * counted at the session's 'close' instead, which follows that 'error'.
+   *
+   * A session that moved no frame for --keep-alive-timeout gets GOAWAY
+   * (Fastify's http2SessionTimeout: session.close()), which waits for its
+   * open streams. A stream whose client stopped reading (a window of 0)
+   * never ends, and held the connection and its streams' buffers for good:
+   * it is cut --socket-timeout later, as a stalled HTTP/1.x download.
+   */
+  attachSession (session: ServerHttp2Session): void {
+    const state = stateOf(session.socket as unknown as Socket)
+    if (state === undefined) return
+    state.sessionOpen = true
+    session.on('error', (error: NodeJS.ErrnoException) => {
+      if (state.cause !== undefined) return
+      const record = classify(error, false)
+      state.cause = record.cause
+      state.reason = record.reason
+    })
+    let stalled: NodeJS.Timeout | undefined
+    session.once('timeout', () => {
+      stalled = setTimeout(() => {
+        if (session.destroyed) return
+        if (state.cause === undefined) {
+          state.cause = 'timeout'
+          state.reason = 'socket'
+        }
+        session.destroy()
+      }, this.#socketTimeoutMs > 0 ? this.#socketTimeoutMs : 2 ** 31 - 1).unref()
+    })
+    session.once('close', () => {
+      clearTimeout(stalled)
+      // Ended by its idle timeout, as an idle HTTP/1.1 connection by the keep-alive timeout.
+      if (state.cause === undefined && stalled !== undefined) {
+        state.cause = 'timeout'
+        state.reason = 'idle'
+      }
+      state.sessionOpen = false
+      state.countClose?.()
+    })
+  }
+
   /** Records why `socket` (raw or TLS) is about to close; the first call wins. */
   blame (socket: Socket, error: NodeJS.ErrnoException & { reason?: string }): CloseRecord {
     const state = stateOf(socket)
@@ -213,7 +267,12 @@ export class ConnectionAccounting {
     socket.on('error', (error: NodeJS.ErrnoException) => this.blame(socket, error))
     socket.once('close', () => {
       this.#sockets.delete(socket)
-      this.#observer.closed(state.cause === undefined ? this.#quietClose(state) : { cause: state.cause, reason: state.reason ?? '' })
+      const count = (): void => {
+        state.countClose = undefined
+        this.#observer.closed(state.cause === undefined ? this.#quietClose(state) : { cause: state.cause, reason: state.reason ?? '' })
+      }
+      if (state.sessionOpen === true) state.countClose = count
+      else count()
     })
   }
 }
@@ -229,6 +288,21 @@ function stateOf (socket: Socket | null | undefined): ConnectionState | undefine
 
 const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'])
 
+/**
+ * The nghttp2 errors (nghttp2_strerror) that end a session of an abusive or
+ * broken client, by a short reason; another one keeps its text, lower-cased:
+ * nghttp2 has a fixed set, so the metric's labels stay few.
+ */
+const http2Reasons = new Map([
+  ['Flooding was detected in this HTTP/2 session, and it must be closed', 'http2 flood'],
+  ['Too many CONTINUATION frames following a HEADER frame', 'http2 continuation flood'],
+  // Node's own limits answer this way: maxSessionRejectedStreams (streams
+  // over SETTINGS_MAX_CONCURRENT_STREAMS) and maxSessionInvalidFrames.
+  ['The user callback function failed', 'http2 too many refused streams or invalid frames'],
+  ['Received bad client magic byte string', 'http2 bad preface'],
+  ['Protocol error', 'http2 protocol error']
+])
+
 /** Maps a socket, TLS or HTTP parser error to a close cause. */
 export function classify (error: NodeJS.ErrnoException & { reason?: string }, inRequest: boolean): CloseRecord {
   const code = error.code ?? ''
@@ -239,6 +313,11 @@ export function classify (error: NodeJS.ErrnoException & { reason?: string }, in
   // Parser errors carry a `reason` too: tell them apart before TLS's.
   if (code === 'HPE_INVALID_EOF_STATE') return { cause: 'client_closed', reason: 'during request' }
   if (code.startsWith('HPE_')) return { cause: 'http_error', reason: code }
+  if (code === 'ERR_HTTP2_ERROR') return { cause: 'http_error', reason: http2Reasons.get(error.message) ?? error.message.toLowerCase() }
+  // The client's GOAWAY named an error: its code is the client's, and any 32-bit number.
+  if (code === 'ERR_HTTP2_SESSION_ERROR') return { cause: 'client_closed', reason: 'http2 goaway with an error' }
+  // Node's own limits (ERR_HTTP2_TOO_MANY_INVALID_FRAMES: maxSessionInvalidFrames, …).
+  if (code.startsWith('ERR_HTTP2_')) return { cause: 'http_error', reason: code }
   if (code.startsWith('ERR_SSL_') || error.reason !== undefined) {
     return { cause: 'tls_error', reason: error.reason ?? code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, ' ') }
   }

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Server as HttpServer } from 'node:http'
 import type { ServerHttp2Session } from 'node:http2'
-import { Server as NetServer, type Socket } from 'node:net'
+import { Server as NetServer } from 'node:net'
 import { buildApp, type App } from './app.js'
 import { ConnectionAccounting } from './connection-accounting.js'
 import { goAwayAfterFirstStreams } from './http2-late-session.js'
@@ -121,12 +121,11 @@ export class WorkerProcess {
     if (settings.sessionCache) this.sessions.attach(server)
     server.on('session', (session: ServerHttp2Session) => {
       this.#http2Sessions.add(session)
-      // A session swallows its socket's errors (a reset, bad frames): record
-      // them as the connection's close cause. The session then ends.
-      session.on('error', (err: NodeJS.ErrnoException) => {
-        const record = accounting.blame(session.socket as unknown as Socket, err)
-        logger.debug({ code: err.code, cause: record?.cause }, 'http2 session error')
-      })
+      // A session swallows its socket's errors (a reset, bad frames, a
+      // flood nghttp2 stopped): the accounting records them as the
+      // connection's close cause. The session then ends.
+      accounting.attachSession(session)
+      session.on('error', (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, message: err.message }, 'http2 session error'))
       session.once('close', () => this.#http2Sessions.delete(session))
       if (this.#draining) goAwayAfterFirstStreams(session)
     })
