@@ -1,6 +1,8 @@
+import { statSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { health, settled, total, type Metrics } from './helpers/admin-metrics.js'
-import { cancel, flag, frame, frameType, get, getBlock, initialWindowSize, maxConcurrentStreams, rawHttp2, settings, type RawHttp2 } from './helpers/http2-frames.js'
+import { cancel, flag, frame, frameType, get, getBlock, initialWindowSize, maxConcurrentStreams, rawHttp2, settings, windowUpdate, type RawHttp2 } from './helpers/http2-frames.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { within } from './helpers/within.js'
@@ -132,4 +134,28 @@ t.test('HTTP/2 floods end their connection, each counted once by its cause; the 
       t.equal((await getFresh(ca, port, '/index.html')).status, 200, 'a normal request is answered')
     })
   }
+})
+
+t.test('a slow HTTP/2 reader keeps its download past the GOAWAY of an idle session, as long as bytes move', async (t) => {
+  const ca = await devCa()
+  const { port } = await startSeraph(t, flags)
+  const size = statSync(new URL('../public/images/listening-socket.png', import.meta.url)).size
+  const client = await rawHttp2(port, ca)
+  t.teardown(() => client.destroy())
+  // 4 KiB of window at a time, one more every 1.5 s (10 in all): longer than
+  // --keep-alive-timeout (1 s) without a frame, shorter than --socket-timeout (2 s).
+  const step = 4096
+  await client.send(settings([[initialWindowSize, step]]))
+  await client.send(get(1, '/images/listening-socket.png'))
+  let granted = step
+  while (!client.ended.has(1) && granted < size + step) {
+    // Reading the clock is the test here: the reader is slow on purpose.
+    await sleep(1500)
+    await client.send(Buffer.concat([windowUpdate(0, step), windowUpdate(1, step)]))
+    granted += step
+  }
+  await within(5_000, client.streamEnded(1))
+  t.ok(client.goaway !== undefined, 'the session got GOAWAY meanwhile (idle for --keep-alive-timeout)')
+  t.equal(client.data.get(1), size, `the whole file arrived (${size} bytes in ${Math.ceil(size / step)} windows)`)
+  t.ok(client.ended.has(1), 'and its stream ended')
 })

@@ -166,7 +166,8 @@ export class ConnectionAccounting {
    * (Fastify's http2SessionTimeout: session.close()), which waits for its
    * open streams. A stream whose client stopped reading (a window of 0)
    * never ends, and held the connection and its streams' buffers for good:
-   * it is cut --socket-timeout later, as a stalled HTTP/1.x download.
+   * the session is cut once no byte moved for --socket-timeout after the
+   * GOAWAY, as a stalled HTTP/1.x download.
    */
   attachSession (session: ServerHttp2Session): void {
     const state = stateOf(session.socket as unknown as Socket)
@@ -178,21 +179,34 @@ export class ConnectionAccounting {
       state.cause = record.cause
       state.reason = record.reason
     })
+    let timedOut = false
     let stalled: NodeJS.Timeout | undefined
+    const bytesMoved = (): number => session.socket.bytesRead + session.socket.bytesWritten
     session.once('timeout', () => {
-      stalled = setTimeout(() => {
+      timedOut = true
+      const timeoutMs = this.#socketTimeoutMs
+      if (timeoutMs <= 0) return
+      let moved = bytesMoved()
+      const cutIfStalled = (): void => {
         if (session.destroyed) return
+        // A client still reading, however slowly, keeps its streams.
+        if (bytesMoved() !== moved) {
+          moved = bytesMoved()
+          stalled = setTimeout(cutIfStalled, timeoutMs).unref()
+          return
+        }
         if (state.cause === undefined) {
           state.cause = 'timeout'
           state.reason = 'socket'
         }
         session.destroy()
-      }, this.#socketTimeoutMs > 0 ? this.#socketTimeoutMs : 2 ** 31 - 1).unref()
+      }
+      stalled = setTimeout(cutIfStalled, timeoutMs).unref()
     })
     session.once('close', () => {
       clearTimeout(stalled)
       // Ended by its idle timeout, as an idle HTTP/1.1 connection by the keep-alive timeout.
-      if (state.cause === undefined && stalled !== undefined) {
+      if (state.cause === undefined && timedOut) {
         state.cause = 'timeout'
         state.reason = 'idle'
       }

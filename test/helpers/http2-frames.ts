@@ -1,4 +1,4 @@
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { connect, type TLSSocket } from 'node:tls'
 import { within } from './within.js'
 
@@ -57,9 +57,21 @@ export function cancel (stream: number): Buffer {
   return frame(frameType.rstStream, 0, stream, payload)
 }
 
+/** WINDOW_UPDATE: `increment` more bytes the server may send on `stream` (0: the connection). */
+export function windowUpdate (stream: number, increment: number): Buffer {
+  const payload = Buffer.alloc(4)
+  payload.writeUInt32BE(increment)
+  return frame(frameType.windowUpdate, 0, stream, payload)
+}
+
 export interface RawHttp2 {
   /** Frames the server sent, counted by type. */
   readonly received: Map<number, number>
+  /** Bytes of DATA the server sent, by stream; and the streams it ended (END_STREAM on DATA or HEADERS). */
+  readonly data: Map<number, number>
+  readonly ended: Set<number>
+  /** Resolves when the server ended `stream`. */
+  streamEnded (stream: number): Promise<void>
   /** The server's SETTINGS (not its acknowledgements), by identifier. */
   readonly settings: Map<number, number>
   /** The server's first GOAWAY. */
@@ -83,8 +95,14 @@ export async function rawHttp2 (port: number, ca: Buffer): Promise<RawHttp2> {
   if (socket.alpnProtocol !== 'h2') throw new Error(`ALPN chose ${String(socket.alpnProtocol)}, not h2`)
   const received = new Map<number, number>()
   const serverSettings = new Map<number, number>()
+  const data = new Map<number, number>()
+  const ended = new Set<number>()
+  const endings = new EventEmitter()
   const raw: RawHttp2 = {
     received,
+    data,
+    ended,
+    streamEnded: async (stream) => { if (!ended.has(stream)) await once(endings, String(stream)) },
     settings: serverSettings,
     closed,
     async send (bytes) {
@@ -103,8 +121,15 @@ export async function rawHttp2 (port: number, ca: Buffer): Promise<RawHttp2> {
       const length = pending.readUIntBE(0, 3)
       if (pending.length < 9 + length) break
       const type = pending[3] as number
+      const flags = pending[4] as number
+      const stream = pending.readUInt32BE(5) & 0x7fffffff
       received.set(type, (received.get(type) ?? 0) + 1)
-      if (type === frameType.settings && ((pending[4] as number) & flag.ack) === 0) {
+      if (type === frameType.data) data.set(stream, (data.get(stream) ?? 0) + length)
+      if ((type === frameType.data || type === frameType.headers) && (flags & flag.endStream) !== 0) {
+        ended.add(stream)
+        endings.emit(String(stream))
+      }
+      if (type === frameType.settings && (flags & flag.ack) === 0) {
         for (let at = 9; at + 6 <= 9 + length; at += 6) serverSettings.set(pending.readUInt16BE(at), pending.readUInt32BE(at + 2))
       }
       if (type === frameType.goaway && raw.goaway === undefined) {
