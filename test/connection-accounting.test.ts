@@ -11,6 +11,7 @@ import type { ConnectionLimits } from '../src/shared/settings.js'
 import { bundledPublicDir } from '../src/shared/package-info.js'
 import { classify, ConnectionAccounting, type CloseRecord } from '../src/worker/connection-accounting.js'
 import { createRedirectServer } from '../src/worker/redirect-server.js'
+import { flag, frame, frameType, get, getBlock, initialWindowSize, rawHttp2, settings } from './helpers/http2-frames.js'
 import { startApp } from './helpers/in-process-app.js'
 
 // Every connection ends exactly once, with its cause: checked in-process on
@@ -360,4 +361,39 @@ t.test('track, refuse, blame and destroyAll: each connection counted once, the f
   t.equal(rec.closed.length, 5)
   t.equal(accounting.open, 0)
   t.ok(plain.socket.destroyed)
+})
+
+t.test('HTTP/2: a session nghttp2 ends for a flood is counted by that cause, not as a normal close', async (t) => {
+  const { rec, port, ca } = await serve(t)
+  const client = await rawHttp2(port, ca)
+  t.teardown(() => client.destroy())
+  // Headers that never end (CVE-2024-28182): nghttp2 counts the CONTINUATION
+  // frames, where a SETTINGS or PING flood depends on how fast the server
+  // writes (here, in the client's own process, fast enough never to flood).
+  const header = Buffer.from([0x00, 0x01, 0x78, 0x08, ...Buffer.from('aaaaaaaa')])
+  await client.send(Buffer.concat([frame(frameType.headers, flag.endStream, 1, getBlock('/index.html')),
+    ...Array.from({ length: 100 }, () => frame(frameType.continuation, 0, 1, header))]))
+  t.same(await rec.next(), { cause: 'http_error', reason: 'http2 continuation flood' })
+  t.equal(rec.opened, 1)
+})
+
+t.test('HTTP/2: an idle session ends at --keep-alive-timeout, counted as timeout/idle', async (t) => {
+  const { rec, port, ca } = await serve(t)
+  const client = await rawHttp2(port, ca)
+  t.teardown(() => client.destroy())
+  await client.send(get(1, '/index.html'))
+  await client.streamEnded(1)
+  t.same(await rec.next(), { cause: 'timeout', reason: 'idle' })
+  t.ok(client.goaway !== undefined, 'with a GOAWAY first')
+})
+
+t.test('HTTP/2: a session whose stream stalls is cut --socket-timeout after its GOAWAY, counted as timeout/socket', async (t) => {
+  const { rec, port, ca } = await serve(t, await rootWithLargeFile(t), { socketTimeoutMs: 300 })
+  const client = await rawHttp2(port, ca)
+  t.teardown(() => client.destroy())
+  // A window of 0: not one byte of the file can be sent.
+  await client.send(settings([[initialWindowSize, 0]]))
+  await client.send(get(1, '/large.bin'))
+  t.same(await rec.next(), { cause: 'timeout', reason: 'socket' })
+  t.notOk(client.ended.has(1), 'the stream never ended')
 })

@@ -91,6 +91,8 @@ export class ConnectionAccounting {
       this.#blameTimeouts(socket)
     })
     this.#followRequests(server)
+    // Only an HTTP/2 server emits it.
+    server.on('session', (session: ServerHttp2Session) => this.#followSession(session))
     if (socketTimeoutMs !== undefined && socketTimeoutMs > 0) {
       const sweep = setInterval(() => this.#closeStalled(socketTimeoutMs, performance.now()), Math.max(25, socketTimeoutMs / 8)).unref()
       this.#sweep = sweep
@@ -155,7 +157,7 @@ export class ConnectionAccounting {
     }
   }
 
-  /**
+  /*
    * Follows the HTTP/2 session of a connection. Node destroys the socket of
    * a session nghttp2 ended (a flood, a protocol error) before it emits the
    * session's 'error' (closeSession, lib/internal/http2/core.js): counted at
@@ -169,7 +171,7 @@ export class ConnectionAccounting {
    * the session is cut once no byte moved for --socket-timeout after the
    * GOAWAY, as a stalled HTTP/1.x download.
    */
-  attachSession (session: ServerHttp2Session): void {
+  #followSession (session: ServerHttp2Session): void {
     const state = stateOf(session.socket as unknown as Socket)
     if (state === undefined) return
     state.sessionOpen = true

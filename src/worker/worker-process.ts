@@ -122,9 +122,8 @@ export class WorkerProcess {
     server.on('session', (session: ServerHttp2Session) => {
       this.#http2Sessions.add(session)
       // A session swallows its socket's errors (a reset, bad frames, a
-      // flood nghttp2 stopped): the accounting records them as the
-      // connection's close cause. The session then ends.
-      accounting.attachSession(session)
+      // flood nghttp2 stopped); the accounting (attached to the server)
+      // records them as the connection's close cause. The session then ends.
       session.on('error', (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, message: err.message }, 'http2 session error'))
       session.once('close', () => this.#http2Sessions.delete(session))
       if (this.#draining) goAwayAfterFirstStreams(session)
