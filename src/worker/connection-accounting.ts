@@ -183,7 +183,11 @@ export class ConnectionAccounting {
     })
     let timedOut = false
     let stalled: NodeJS.Timeout | undefined
-    const bytesMoved = (): number => session.socket.bytesRead + session.socket.bytesWritten
+    // The raw socket itself: `session.socket` is a proxy that is undefined
+    // once the session let go of its socket, which can be before its
+    // 'timeout' (reading through it then crashed the worker).
+    const raw = (session.socket as unknown as { _parent?: Socket | null })._parent
+    const bytesMoved = (): number => raw === null || raw === undefined ? 0 : raw.bytesRead + raw.bytesWritten
     session.once('timeout', () => {
       timedOut = true
       const timeoutMs = this.#socketTimeoutMs
