@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { connect as http2Connect } from 'node:http2'
 import type { Server } from 'node:http'
 import { connect as netConnect, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { pino } from 'pino'
@@ -11,7 +14,7 @@ import type { ConnectionLimits } from '../src/shared/settings.js'
 import { bundledPublicDir } from '../src/shared/package-info.js'
 import { classify, ConnectionAccounting, type CloseRecord } from '../src/worker/connection-accounting.js'
 import { createRedirectServer } from '../src/worker/redirect-server.js'
-import { flag, frame, frameType, get, getBlock, initialWindowSize, rawHttp2, settings } from './helpers/http2-frames.js'
+import { flag, frame, frameType, get, getBlock, initialWindowSize, rawHttp2, settings, windowUpdate } from './helpers/http2-frames.js'
 import { startApp } from './helpers/in-process-app.js'
 
 // Every connection ends exactly once, with its cause: checked in-process on
@@ -182,6 +185,9 @@ t.test('classify maps socket, TLS, parser and HTTP/2 errors to causes', async (t
   const http2 = (message: string) => Object.assign(new Error(message), { code: 'ERR_HTTP2_ERROR' })
   t.same(classify(http2('Flooding was detected in this HTTP/2 session, and it must be closed'), false), { cause: 'http_error', reason: 'http2 flood' })
   t.same(classify(http2('Too many CONTINUATION frames following a HEADER frame'), false), { cause: 'http_error', reason: 'http2 continuation flood' })
+  t.same(classify(http2('The user callback function failed'), false), { cause: 'http_error', reason: 'http2 too many refused streams or invalid frames' })
+  t.same(classify(http2('Received bad client magic byte string'), false), { cause: 'http_error', reason: 'http2 bad preface' })
+  t.same(classify(http2('Protocol error'), false), { cause: 'http_error', reason: 'http2 protocol error' })
   t.same(classify(http2('Invalid argument'), false), { cause: 'http_error', reason: 'invalid argument' }, 'another nghttp2 error by its text')
   t.same(classify(error('ERR_HTTP2_TOO_MANY_INVALID_FRAMES'), false), { cause: 'http_error', reason: 'ERR_HTTP2_TOO_MANY_INVALID_FRAMES' })
   t.same(classify(error('ERR_HTTP2_SESSION_ERROR'), false), { cause: 'client_closed', reason: 'http2 goaway with an error' }, 'the client\'s GOAWAY, whatever its code')
@@ -396,4 +402,37 @@ t.test('HTTP/2: a session whose stream stalls is cut --socket-timeout after its 
   await client.send(get(1, '/large.bin'))
   t.same(await rec.next(), { cause: 'timeout', reason: 'socket' })
   t.notOk(client.ended.has(1), 'the stream never ended')
+})
+
+t.test('HTTP/2: a session its client ends after an answer is a normal close', async (t) => {
+  const { rec, port, ca } = await serve(t)
+  // Node's own client: a request, then close(), GOAWAY and the end of the connection, as a browser leaves.
+  const client = http2Connect(`https://localhost:${port}`, { ca })
+  t.teardown(() => client.destroy())
+  const stream = client.request({ ':path': '/index.html' })
+  stream.resume()
+  await once(stream, 'end')
+  client.close()
+  t.same(await rec.next(), { cause: 'normal', reason: '' })
+  t.equal(rec.closed.length, 1)
+})
+
+t.test('HTTP/2: past its GOAWAY, a session whose client reads slowly keeps its stream while bytes move, and is cut once they stop', async (t) => {
+  const { rec, port, ca } = await serve(t, await rootWithLargeFile(t), { socketTimeoutMs: 400 })
+  const client = await rawHttp2(port, ca)
+  t.teardown(() => client.destroy())
+  await client.send(settings([[initialWindowSize, 4096]]))
+  await client.send(get(1, '/large.bin'))
+  await client.goawayReceived()
+  // 4 KiB more every 100 ms, for 1.5 s: bytes move within every --socket-timeout.
+  const closing = rec.next()
+  for (let i = 0; i < 15; i++) {
+    await sleep(100)
+    await client.send(Buffer.concat([windowUpdate(0, 4096), windowUpdate(1, 4096)]))
+  }
+  t.same(rec.closed, [], 'not cut while the client reads')
+  const read = client.data.get(1) ?? 0
+  t.ok(read >= 4096 * 10, `the download went on after the GOAWAY (${read} bytes)`)
+  // The client stops reading: cut --socket-timeout later.
+  t.same(await closing, { cause: 'timeout', reason: 'socket' })
 })

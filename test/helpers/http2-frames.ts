@@ -80,6 +80,10 @@ export interface RawHttp2 {
   readonly closed: Promise<void>
   /** Writes `bytes`; false once the connection is closed, or the server has not read for 10 s. */
   send (bytes: Buffer): Promise<boolean>
+  /** Resolves at the server's first GOAWAY. */
+  goawayReceived (): Promise<void>
+  /** Ends the client's side (TCP FIN after TLS close_notify). */
+  end (): void
   /** Stops reading: the server's frames pile up in its own buffers. */
   stopReading (): void
   destroy (): void
@@ -111,6 +115,8 @@ export async function rawHttp2 (port: number, ca: Buffer): Promise<RawHttp2> {
       if (!socket.write(bytes)) return await within(10_000, Promise.race([once(socket, 'drain').catch(() => {}), closed]).then(() => true)) === true && !socket.destroyed
       return true
     },
+    goawayReceived: async () => { if (raw.goaway === undefined) await once(endings, 'goaway') },
+    end: () => { socket.end() },
     stopReading: () => { socket.pause() },
     destroy: () => { socket.destroy() }
   }
@@ -134,6 +140,7 @@ export async function rawHttp2 (port: number, ca: Buffer): Promise<RawHttp2> {
       }
       if (type === frameType.goaway && raw.goaway === undefined) {
         raw.goaway = { lastStreamId: pending.readUInt32BE(9) & 0x7fffffff, errorCode: pending.readUInt32BE(13) }
+        endings.emit('goaway')
       }
       pending = pending.subarray(9 + length)
     }
