@@ -11,7 +11,7 @@ const groups = {
   'request-guard': { mutate: ['src/worker/request-guard.ts'], tests: ['test/request-guard.test.ts'] },
   'drain-and-host': { mutate: ['src/worker/drain-rule.ts', 'src/worker/host-header.ts'], tests: ['test/drain-rule.test.ts', 'test/host-header.test.ts'] },
   'root-confinement': { mutate: ['src/worker/root-confinement.ts'], tests: ['test/root-confinement-rules.test.ts'] },
-  'connection-accounting': { mutate: ['src/worker/connection-accounting.ts'], tests: ['test/connection-accounting.test.ts'] },
+  'connection-accounting': { mutate: ['src/worker/connection-accounting.ts', 'src/worker/close-cause.ts'], tests: ['test/connection-accounting.test.ts'] },
   // A mutant that stops a response hangs its test until Stryker's timeout
   // (the dry run's time × 1.5 plus timeoutMS): 15 s more instead of 30 s
   // halves what each such mutant costs this three-file group.

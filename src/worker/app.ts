@@ -61,8 +61,8 @@ function noSchemas (): never {
  * The HTTP/2 streams one connection may have open at once: nginx's default
  * (http2_max_concurrent_streams). Node sets none, and one client opening
  * 20,000 streams for a large file that it never reads grew a worker by
- * ~260 MiB. nghttp2 refuses the streams over the limit, and Node ends a
- * session after 100 refused ones (maxSessionRejectedStreams).
+ * ~260 MiB. nghttp2 refuses the streams over the limit (RST_STREAM); the
+ * ones it took, if they stall, end with their session (connection-accounting.ts).
  */
 const http2MaxConcurrentStreams = 128
 

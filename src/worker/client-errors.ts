@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { classify, type CloseRecord, type ConnectionAccounting } from './connection-accounting.js'
+import { classify, type CloseRecord } from './close-cause.js'
+import type { ConnectionAccounting } from './connection-accounting.js'
 import type { Logger } from '../shared/logger.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 import { clientAddressText } from './proxy-protocol/client-address.js'

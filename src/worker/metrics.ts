@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client'
 import type { MetricsSnapshot } from '../shared/messages.js'
 import { scrapeTimeMetrics } from '../shared/scrape-time-metrics.js'
-import type { CloseRecord, ConnectionObserver } from './connection-accounting.js'
+import type { CloseRecord } from './close-cause.js'
+import type { ConnectionObserver } from './connection-accounting.js'
 
 /**
  * A worker's counters. They are plain numbers until the first scrape of
