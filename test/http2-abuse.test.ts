@@ -96,6 +96,7 @@ const attacks: Attack[] = [
     async run (client) {
       client.stopReading()
       await flood(client, frames, () => settings([[initialWindowSize, 65_535]]))
+      client.resumeReading()
     },
     counted: /^http_error: http2 flood$/
   },
@@ -104,6 +105,7 @@ const attacks: Attack[] = [
     async run (client) {
       client.stopReading()
       await flood(client, frames, () => frame(frameType.ping, 0, 0, Buffer.alloc(8)))
+      client.resumeReading()
     },
     counted: /^http_error: http2 flood$/
   }

@@ -86,6 +86,8 @@ export interface RawHttp2 {
   end (): void
   /** Stops reading: the server's frames pile up in its own buffers. */
   stopReading (): void
+  /** Reads again; a paused socket never sees the server's close. */
+  resumeReading (): void
   destroy (): void
 }
 
@@ -118,6 +120,7 @@ export async function rawHttp2 (port: number, ca: Buffer): Promise<RawHttp2> {
     goawayReceived: async () => { if (raw.goaway === undefined) await once(endings, 'goaway') },
     end: () => { socket.end() },
     stopReading: () => { socket.pause() },
+    resumeReading: () => { socket.resume() },
     destroy: () => { socket.destroy() }
   }
   let pending = Buffer.alloc(0)
