@@ -76,9 +76,12 @@ const attacks: Attack[] = [
     // Node 20 leaves it open until --keep-alive-timeout.
     counted: /^(http_error: http2 protocol error|timeout: idle)$/,
     check (t, client) {
-      t.ok(client.goaway !== undefined, 'the server sent GOAWAY')
-      const last = client.goaway?.lastStreamId ?? Infinity
-      t.ok(last < frames / 4, `it stopped taking streams at stream ${last}, long before the ${frames / 2}th request`)
+      // Node 24 closes right after its GOAWAY, and the close can reach the
+      // client (a reset: its frames were unread) before the GOAWAY does;
+      // the cause counted above says the server ended it for the resets.
+      const last = client.goaway?.lastStreamId
+      if (last !== undefined) t.ok(last < frames / 4, `it stopped taking streams at stream ${last}, long before the ${frames / 2}th request`)
+      else t.pass('the connection ended before its GOAWAY arrived (Node 24)')
     }
   },
   {
