@@ -15,7 +15,7 @@ import { bundledPublicDir } from '../src/shared/package-info.js'
 import { classify, type CloseRecord } from '../src/worker/close-cause.js'
 import { ConnectionAccounting } from '../src/worker/connection-accounting.js'
 import { createRedirectServer } from '../src/worker/redirect-server.js'
-import { flag, frame, frameType, get, getBlock, initialWindowSize, rawHttp2, settings, windowUpdate } from './helpers/http2-frames.js'
+import { continuation, get, initialWindowSize, rawHttp2, settings, unendedGet, windowUpdate } from './helpers/http2-frames.js'
 import { startApp } from './helpers/in-process-app.js'
 
 // Every connection ends exactly once, with its cause: checked in-process on
@@ -377,9 +377,7 @@ t.test('HTTP/2: a session nghttp2 ends for a flood is counted by that cause, not
   // Headers that never end (CVE-2024-28182): nghttp2 counts the CONTINUATION
   // frames, where a SETTINGS or PING flood depends on how fast the server
   // writes (here, in the client's own process, fast enough never to flood).
-  const header = Buffer.from([0x00, 0x01, 0x78, 0x08, ...Buffer.from('aaaaaaaa')])
-  await client.send(Buffer.concat([frame(frameType.headers, flag.endStream, 1, getBlock('/index.html')),
-    ...Array.from({ length: 100 }, () => frame(frameType.continuation, 0, 1, header))]))
+  await client.send(Buffer.concat([unendedGet(1, '/index.html'), ...Array.from({ length: 100 }, () => continuation(1))]))
   t.same(await rec.next(), { cause: 'http_error', reason: 'http2 continuation flood' })
   t.equal(rec.opened, 1)
 })

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { health, settled, total, type Metrics } from './helpers/admin-metrics.js'
-import { cancel, flag, frame, frameType, get, getBlock, initialWindowSize, maxConcurrentStreams, rawHttp2, settings, windowUpdate, type RawHttp2 } from './helpers/http2-frames.js'
+import { cancel, continuation, frame, frameType, get, initialWindowSize, maxConcurrentStreams, rawHttp2, settings, unendedGet, windowUpdate, type RawHttp2 } from './helpers/http2-frames.js'
 import { devCa, getFresh } from './helpers/https-client.js'
 import { startSeraph } from './helpers/seraph-process.js'
 import { within } from './helpers/within.js'
@@ -87,10 +87,8 @@ const attacks: Attack[] = [
   {
     name: `a CONTINUATION flood: a request whose headers never end, in ${frames} frames`,
     async run (client) {
-      await client.send(frame(frameType.headers, flag.endStream, 1, getBlock('/index.html')))
-      // Each a literal header `x: aaaaaaaa`, not indexed.
-      const header = Buffer.from([0x00, 0x01, 0x78, 0x08, ...Buffer.from('aaaaaaaa')])
-      await flood(client, frames, () => frame(frameType.continuation, 0, 1, header))
+      await client.send(unendedGet(1, '/index.html'))
+      await flood(client, frames, () => continuation(1))
     },
     counted: /^http_error: http2 continuation flood$/
   },

@@ -50,6 +50,16 @@ export function get (stream: number, path: string): Buffer {
   return frame(frameType.headers, flag.endStream | flag.endHeaders, stream, getBlock(path))
 }
 
+/** A GET on `stream` whose headers do not end (no END_HEADERS): CONTINUATION frames must follow. */
+export function unendedGet (stream: number, path: string): Buffer {
+  return frame(frameType.headers, flag.endStream, stream, getBlock(path))
+}
+
+/** A CONTINUATION frame on `stream` with one more header, `x: aaaaaaaa` (a literal, not indexed), and no END_HEADERS. */
+export function continuation (stream: number): Buffer {
+  return frame(frameType.continuation, 0, stream, Buffer.from([0x00, 0x01, 0x78, 0x08, ...Buffer.from('aaaaaaaa')]))
+}
+
 /** RST_STREAM with CANCEL, what a browser sends for a request it no longer wants. */
 export function cancel (stream: number): Buffer {
   const payload = Buffer.alloc(4)
@@ -82,8 +92,6 @@ export interface RawHttp2 {
   send (bytes: Buffer): Promise<boolean>
   /** Resolves at the server's first GOAWAY. */
   goawayReceived (): Promise<void>
-  /** Ends the client's side (TCP FIN after TLS close_notify). */
-  end (): void
   /** Stops reading: the server's frames pile up in its own buffers. */
   stopReading (): void
   /** Reads again; a paused socket never sees the server's close. */
@@ -118,7 +126,6 @@ export async function rawHttp2 (port: number, ca: Buffer): Promise<RawHttp2> {
       return true
     },
     goawayReceived: async () => { if (raw.goaway === undefined) await once(endings, 'goaway') },
-    end: () => { socket.end() },
     stopReading: () => { socket.pause() },
     resumeReading: () => { socket.resume() },
     destroy: () => { socket.destroy() }
