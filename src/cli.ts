@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './shared/logger.js'
 import { helpText } from './config/help-text.js'
 import { devCertDir, packageVersion } from './shared/package-info.js'
 import { Primary } from './primary/primary.js'
+import { notifyServiceManager } from './primary/service-notify.js'
 
 function exitWithError (error: SeraphError): never {
   process.stderr.write(`${error.toLine()}\n`)
@@ -77,6 +78,7 @@ async function main (): Promise<void> {
     process.on(signal, () => {
       signals++
       log.info({ signal }, signals > 1 ? 'second signal: forcing shutdown' : 'signal received: draining')
+      if (signals === 1) notifyServiceManager(log, 'stopping', 'draining').catch(() => {})
       primary.stop(signals > 1)
     })
   }
@@ -97,6 +99,8 @@ async function main (): Promise<void> {
   readyLog.info({ url, port, workers: config.workers, ...extra }, 'ready')
   // pm2's wait_ready listens for this on the IPC channel it opened.
   process.send?.('ready')
+  // systemd's Type=notify waits for this.
+  await notifyServiceManager(log, 'ready', `serving ${url} (${config.workers} workers)`)
 }
 
 main().catch((err: unknown) => {

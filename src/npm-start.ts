@@ -7,9 +7,10 @@
  * anyone, so this launcher also watches its parent.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { packageRoot } from './shared/package-info.js'
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), 'cli.js')
 // Signals that arrive within this window are one request: a Ctrl-C reaches
@@ -20,7 +21,7 @@ const parentPollMs = 200
 
 // Its own process group: seraph hears only what we forward, once, whether
 // the terminal signalled the whole foreground group or someone signalled npm.
-const child = spawn(process.execPath, [cli, ...process.argv.slice(2)], { stdio: 'inherit', detached: true })
+const child = spawn(process.execPath, [cli, ...workerUser(process.argv.slice(2)), ...process.argv.slice(2)], { stdio: 'inherit', detached: true })
 const parent = process.ppid
 let lastForward = -Infinity
 
@@ -54,6 +55,17 @@ child.on('error', (err) => {
   process.stderr.write(`seraph: cannot start ${cli}: ${err.message}\n`)
   process.exit(1)
 })
+
+/**
+ * `npm start` as root, with no --user: the workers run as the checkout's
+ * owner, not `nobody`, who cannot read a checkout in a 0700 home. The owner
+ * of a checkout root made is root: seraph then warns that its workers are.
+ */
+function workerUser (args: readonly string[]): string[] {
+  if (process.getuid?.() !== 0) return []
+  if (args.some((arg) => arg === '--user' || arg.startsWith('--user=')) || (process.env.SERAPH_USER ?? '') !== '') return []
+  return ['--user', String(statSync(packageRoot).uid)]
+}
 
 /** process.ppid is read once at startup; /proc tells the parent now. */
 function currentParent (): number {

@@ -10,6 +10,7 @@ import { startLoad } from './helpers/load.js'
 import { killGroup, onTestExit } from './helpers/process-group.js'
 import type { LogLine } from './helpers/seraph-process.js'
 import { isAlive, waitUntilGone } from './helpers/seraph-process.js'
+import { checkoutUserEnv } from './helpers/worker-user.js'
 
 const run = promisify(execFile)
 const pm2Bin = join(packageRoot, 'node_modules', 'pm2', 'bin', 'pm2')
@@ -18,7 +19,7 @@ t.test('seraph under the real pm2: start from ecosystem.config.cjs, zero-downtim
   const ca = await devCa()
   // A pm2 of our own: PM2_HOME in a temporary folder never touches the user's.
   const home = tempDir(t, 'seraph-pm2-')
-  const env = { ...process.env, PM2_HOME: home, SERAPH_PORT: '0', SERAPH_HOST: '127.0.0.1', SERAPH_WORKERS: '2', SERAPH_KEEP_ALIVE_TIMEOUT: '1s' }
+  const env = { ...process.env, ...checkoutUserEnv, PM2_HOME: home, SERAPH_PORT: '0', SERAPH_HOST: '127.0.0.1', SERAPH_WORKERS: '2', SERAPH_KEEP_ALIVE_TIMEOUT: '1s' }
   const pm2 = (...args: string[]) => run(process.execPath, [pm2Bin, ...args], { env, cwd: packageRoot, timeout: 60_000 })
   const outLog = join(home, 'logs', 'seraph-out.log')
   const lines = (): LogLine[] => readFileSync(outLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine)

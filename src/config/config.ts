@@ -5,6 +5,8 @@ import { storeConfig, type StoreConfig } from './store-options.js'
 import { SeraphError } from '../shared/errors.js'
 import { optionSpecs, type OptionName, type OptionSpec } from './options.js'
 import { proxyProtocolConfig, type ProxyProtocolConfig } from './proxy-options.js'
+import { socketActivation, type ActivatedSockets } from './socket-activation.js'
+import { workerUserConfig, type WorkerUser } from './user-options.js'
 import { defaultContentSecurityPolicy, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
 import { bundledPublicDir } from '../shared/package-info.js'
 import { tlsPolicy, type TlsPolicy } from '../shared/tls-policy.js'
@@ -44,6 +46,22 @@ export interface Config {
   readonly proxyProtocol: ProxyProtocolConfig
   /** Ciphers and oldest protocol of every TLS context; checked here, in the primary. */
   readonly tlsPolicy: TlsPolicy
+  /** Started as root: the account the workers run as. `undefined`: as the primary. */
+  readonly workerUser: WorkerUser | undefined
+  /** The sockets systemd passed: used instead of binding --port and --redirect-port. */
+  readonly socketActivation: ActivatedSockets | undefined
+}
+
+/** The process the configuration is for: its id (LISTEN_PID) and who it runs as (--user). */
+export interface ProcessInfo {
+  readonly pid: number
+  /** `undefined` where there are no uids (Windows). */
+  readonly identity: { readonly uid: number, readonly gid: number } | undefined
+}
+
+const thisProcess: ProcessInfo = {
+  pid: process.pid,
+  identity: process.getuid === undefined || process.getgid === undefined ? undefined : { uid: process.getuid(), gid: process.getgid() }
 }
 
 /** Session resumption across workers; see the README's Sessions section. */
@@ -69,7 +87,7 @@ const flagToName = new Map(
  * Parses flags and environment variables (a flag wins) into a validated request.
  * Throws a {@link SeraphError} naming the flag for any bad input.
  */
-export function parseCommandLine (argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): CliRequest {
+export function parseCommandLine (argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd(), self = thisProcess): CliRequest {
   const values = readArgv(argv)
   if (values.help === true) return { action: 'help' }
   if (values.version === true) return { action: 'version' }
@@ -84,7 +102,7 @@ export function parseCommandLine (argv: readonly string[], env: NodeJS.ProcessEn
   }
   // Errors name where the bad value came from: the flag, or its variable.
   const label = (name: OptionName): string => labels.get(name) ?? optionSpecs[name].flag
-  return { action: 'serve', config: validate(values, label, cwd, env) }
+  return { action: 'serve', config: validate(values, label, cwd, env, self) }
 }
 
 // Hand-rolled rather than util.parseArgs: its errors are multi-line and talk
@@ -117,7 +135,7 @@ const listSeparator = '\0'
 
 export type Label = (name: OptionName) => string
 
-function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.ProcessEnv): Config {
+function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.ProcessEnv, self: ProcessInfo): Config {
   const text = (name: OptionName): string | undefined => {
     const value = values[name]
     return typeof value === 'string' ? value : undefined
@@ -145,6 +163,7 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
     throw new SeraphError('SERAPH_ERR_TIMEOUT_ORDER', label('headersTimeout'), label('requestTimeout'))
   }
   const adminPort = text('adminPort')
+  const activation = socketActivation(env, self.pid)
   const ticketKeyFile = text('ticketKeyFile')
   const tls: TlsSessionSettings = {
     ticketRotateMs: duration('ticketRotate', label('ticketRotate'), text('ticketRotate')),
@@ -162,6 +181,8 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
     contentSecurityPolicy: contentSecurityPolicy(label('csp'), text('csp')),
     proxyProtocol: proxyProtocolConfig(switchValue(label('proxyProtocol'), values.proxyProtocol), list('trustedProxy'), label),
     redirectPort: text('redirectPort') === undefined ? undefined : integer('redirectPort', label('redirectPort'), text('redirectPort')),
+    socketActivation: activation,
+    workerUser: workerUserConfig(text('user'), text('group'), label, self.identity),
     fileCacheBytes: integer('fileCacheSize', label('fileCacheSize'), text('fileCacheSize')) * 1024 * 1024,
     host,
     adminPort: adminPort === undefined ? undefined : integer('adminPort', label('adminPort'), adminPort),
@@ -179,7 +200,7 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
       caFile: text('acmeCa'),
       challenge: text('acmeChallenge') === undefined ? undefined : choice('acmeChallenge', label('acmeChallenge'), text('acmeChallenge'), 'http-01'),
       stateDir: text('stateDir'),
-      redirectPort: text('redirectPort') !== undefined
+      redirectPort: text('redirectPort') !== undefined || activation?.http !== undefined
     }, label, cwd, env),
     store: storeConfig(text('store'), text('storeKeyFile'), label, cwd),
     logLevel: choice('logLevel', label('logLevel'), text('logLevel'), 'info') as LogLevel,

@@ -3,6 +3,7 @@ import { defaultLimits, logLevels } from '../shared/settings.js'
 import { acmeOptionSpecs } from './acme-options.js'
 import { proxyOptionSpecs } from './proxy-options.js'
 import { storeOptionSpecs } from './store-options.js'
+import { userOptionSpecs } from './user-options.js'
 
 /**
  * The command-line options, each with its environment variable. One table drives
@@ -45,7 +46,7 @@ export const optionSpecs = {
     max: 65535,
     default: 8443,
     defaultNote: '0 picks a free port',
-    description: 'HTTPS port'
+    description: 'HTTPS port (under systemd socket activation, the socket systemd passes instead)'
   },
   workers: {
     flag: '--workers',
@@ -79,6 +80,7 @@ export const optionSpecs = {
     repeatable: true,
     description: 'PEM private key file of --cert'
   },
+  ...userOptionSpecs,
   ...acmeOptionSpecs,
   logLevel: {
     flag: '--log-level',
@@ -104,7 +106,7 @@ export const optionSpecs = {
     min: 0,
     max: 65535,
     defaultText: 'off',
-    description: 'plain-HTTP port (e.g. 80) whose every request is redirected to HTTPS; 0 picks a free port'
+    description: 'plain-HTTP port (e.g. 80) whose every request is redirected to HTTPS; 0 picks a free port (under socket activation, systemd\'s http socket)'
   },
   ...proxyOptionSpecs,
   ...storeOptionSpecs,

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { generateCertificate } from './certificate-generator.js'
 import { isSeraphError, SeraphError } from '../shared/errors.js'
 import type { Logger } from '../shared/logger.js'
+import type { PemPair } from '../shared/messages.js'
 
 /** A certificate and key that belong together and are valid now. */
 export interface CertificatePair {
@@ -23,11 +24,6 @@ export const expiryWarningDays = 14
  * Reads and checks a PEM certificate (optionally followed by its chain) and key:
  * both readable, the key matches, the certificate is valid now.
  */
-/** Checks every pair (see loadCertificatePair); returns the first, the default one. Throws on the first invalid pair. */
-export function loadCertificatePairs (pairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>): CertificatePair | undefined {
-  return pairs.map((pair) => loadCertificatePair(pair.cert, pair.key))[0]
-}
-
 export function loadCertificatePair (certPath: string, keyPath: string, now = new Date()): CertificatePair {
   const cert = readPem('--cert', certPath)
   const key = readPem('--key', keyPath)
@@ -111,24 +107,46 @@ function isUsable (certPath: string, keyPath: string): boolean {
   }
 }
 
+/** The --cert/--key pairs as the workers get them: PEM, read here by the primary. */
+export interface ManualPems {
+  /** The first pair (or the development certificate); `undefined` with --domain alone (`certPath` ''). */
+  readonly defaultPair: PemPair | undefined
+  readonly extraPairs: readonly PemPair[]
+}
+
+/**
+ * Reads and checks the default pair and every further --cert/--key pair
+ * (`pairs[0]` is the default one when --cert is given). The primary reads them,
+ * not the workers: they may run as a user that cannot read the key
+ * (/etc/letsencrypt/live/NAME/privkey.pem is root's, mode 0600).
+ */
+export function readManualPems (certPath: string, keyPath: string, pairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>): ManualPems & { readonly first: CertificatePair | undefined } {
+  const first = certPath === '' ? undefined : loadCertificatePair(certPath, keyPath)
+  const extra = pairs.slice(1).map((pair) => loadCertificatePair(pair.cert, pair.key))
+  return { first, defaultPair: first === undefined ? undefined : pem(first), extraPairs: extra.map(pem) }
+}
+
+function pem (pair: CertificatePair): PemPair {
+  return { cert: pair.cert.toString('latin1'), key: pair.key.toString('latin1') }
+}
+
 /**
  * SIGUSR2, in the primary: the files are read and checked before any worker
- * is told to re-read them; false (and one error line) when they are not
+ * is told of them; `undefined` (and one error line) when they are not
  * usable, and the current certificate stays. ACME certificates need no
  * signal: they reach the workers when renewed.
  */
-export function checkCertificateReload (log: Logger, certPath: string, keyPath: string, pairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>): boolean {
+export function readCertificateReload (log: Logger, certPath: string, keyPath: string, pairs: ReadonlyArray<{ readonly cert: string, readonly key: string }>): ManualPems | undefined {
   try {
     if (certPath === '') {
       log.info('certificate reload: no --cert to re-read')
-      return false
+      return undefined
     }
-    const pair = loadCertificatePair(certPath, keyPath)
-    loadCertificatePairs(pairs)
-    log.info({ fingerprint256: pair.fingerprint256, notAfter: pair.notAfter.toISOString() }, 'certificate reload')
-    return true
+    const pems = readManualPems(certPath, keyPath, pairs)
+    log.info({ fingerprint256: pems.first?.fingerprint256, notAfter: pems.first?.notAfter.toISOString() }, 'certificate reload')
+    return { defaultPair: pems.defaultPair, extraPairs: pems.extraPairs }
   } catch (err) {
     log.error({ code: isSeraphError(err) ? err.code : undefined }, `certificate reload refused, the current one stays: ${(err as Error).message}`)
-    return false
+    return undefined
   }
 }

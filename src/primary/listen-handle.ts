@@ -55,6 +55,28 @@ export async function bindListeningSocket (host: string | undefined, port: numbe
   return { handle: result, port: out.port ?? port }
 }
 
+/**
+ * A listening socket systemd passed (socket activation), by its descriptor:
+ * the primary keeps it and hands it to the workers as one it bound itself.
+ * `variable` names what passed it, for the error.
+ */
+export function adoptListeningSocket (fd: number, count: string): BoundSocket {
+  let result: ListenHandle | number
+  try {
+    result = createServerHandle(null, 0, -1, fd)
+  } catch {
+    // Node opens only sockets and pipes (ERR_INVALID_FD_TYPE for a file).
+    result = -1
+  }
+  const out: { port?: number } = {}
+  // A unix socket's handle (a Pipe) has no getsockname: seraph serves TCP only.
+  if (typeof result === 'number' || typeof result.getsockname !== 'function' || result.getsockname(out) !== 0 || out.port === undefined) {
+    if (typeof result !== 'number') result.close()
+    throw new SeraphError('SERAPH_ERR_SOCKET_ACTIVATION', 'LISTEN_FDS', count, `file descriptor ${fd} is not a TCP socket`)
+  }
+  return { handle: result, port: out.port }
+}
+
 /** The operator-facing error for a failed bind(2) or listen(2). */
 export function listenError (errno: string, host: string | undefined, port: number, flag = '--port'): SeraphError {
   const where = `${host ?? '*'}:${port}`

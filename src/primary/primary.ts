@@ -8,11 +8,11 @@ import cluster, { type Worker } from 'node:cluster'
 import type { Server } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { startAdminServer } from './admin-server.js'
-import { checkCertificateReload, loadCertificatePairs } from './certificates.js'
+import { readCertificateReload, readManualPems, type ManualPems } from './certificates.js'
 import { ClusterStatus } from './cluster-status.js'
 import type { Config } from '../config/config.js'
 import { isSeraphErrorCode, SeraphError } from '../shared/errors.js'
-import { bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
+import { adoptListeningSocket, bindListeningSocket, listenError, publicUrl, type BoundSocket } from './listen-handle.js'
 import type { Logger } from '../shared/logger.js'
 import type { DispatchTable, WorkerMessage } from '../shared/messages.js'
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js'
@@ -25,6 +25,7 @@ import type { AcmeLink } from './acme/acme-link.js'
 import type { StoreLink } from './store/store-link.js'
 import { linkOptional } from './optional-links.js'
 import { WorkerPool, type WorkerState } from './worker-pool.js'
+import { admitWorkerUser } from './worker-access.js'
 
 const workerScript = fileURLToPath(new URL('../../workers/worker.js', import.meta.url))
 
@@ -56,6 +57,8 @@ export class Primary {
   #store: StoreLink | undefined
   readonly #sessions: SessionSharing
   #config: Config
+  // Read here, sent to the workers: they may not be able to read the key files.
+  #pems: ManualPems = { defaultPair: undefined, extraPairs: [] }
   #generation = 1
   #socket: BoundSocket | undefined
   #redirectSocket: BoundSocket | undefined
@@ -73,7 +76,7 @@ export class Primary {
     this.#log = options.logger
     this.#policy = new RestartPolicy(options.restartPolicy)
     this.#shared = new SharedTlsState(options.config.tls)
-    this.#pool = new WorkerPool(workerScript, this.#log, (state) => this.#handlers(state))
+    this.#pool = new WorkerPool(workerScript, this.#log, (state) => this.#handlers(state), options.config.workerUser)
     this.#sessions = new SessionSharing(this.#shared, () => this.#store, this.#pool)
     this.#status = new ClusterStatus({
       pool: this.#pool,
@@ -87,11 +90,23 @@ export class Primary {
   /** Binds the port, starts the workers and resolves once every one of them listens. */
   async start (): Promise<{ port: number, url: string, adminUrl?: string, redirectPort?: number }> {
     const config = this.#config
+    // First: a refusal leaves nothing bound or started behind.
+    if (config.workerUser !== undefined) admitWorkerUser(this.#log, config.workerUser, workerScript, config.root)
+    this.#pems = readManualPems(this.#options.certPath, this.#options.keyPath, config.certPairs)
     const links = await linkOptional(config, this.#log, this.#shared, this.#pool, this.#options.manualNames ?? [])
     this.#store = links.store
     this.#acme = links.acme
-    this.#socket = await bindListeningSocket(config.host, config.port)
-    if (config.redirectPort !== undefined) this.#redirectSocket = await bindListeningSocket(config.host, config.redirectPort, '--redirect-port')
+    const activated = config.socketActivation
+    if (activated === undefined) {
+      this.#socket = await bindListeningSocket(config.host, config.port)
+      if (config.redirectPort !== undefined) this.#redirectSocket = await bindListeningSocket(config.host, config.redirectPort, '--redirect-port')
+    } else {
+      // systemd holds the ports; --port and --redirect-port bind nothing.
+      const count = activated.http === undefined ? '1' : '2'
+      this.#socket = adoptListeningSocket(activated.https, count)
+      if (activated.http !== undefined) this.#redirectSocket = adoptListeningSocket(activated.http, count)
+      this.#log.info({ https: this.#socket.port, http: this.#redirectSocket?.port }, 'socket activation: serving on the sockets systemd passed')
+    }
     let adminUrl: string | undefined
     if (config.adminPort !== undefined) {
       const admin = await startAdminServer(config.adminPort, this.#status)
@@ -159,19 +174,21 @@ export class Primary {
   }
 
   #rollingReload (): Promise<void> {
+    let pems = this.#pems
     return rollingReload({
       log: this.#log,
       reread: () => {
         const next = this.#options.rereadConfig?.() ?? this.#config
         if (next.host !== this.#config.host) throw new SeraphError('SERAPH_ERR_RELOAD_ADDRESS_CHANGED', '--host', next.host ?? 'all interfaces', this.#config.host ?? 'all interfaces')
-        if (next.port !== this.#config.port) throw new SeraphError('SERAPH_ERR_RELOAD_ADDRESS_CHANGED', '--port', next.port, this.#config.port)
-        loadCertificatePairs(next.certPairs)
+        if (next.port !== this.#config.port && next.socketActivation === undefined) throw new SeraphError('SERAPH_ERR_RELOAD_ADDRESS_CHANGED', '--port', next.port, this.#config.port)
+        pems = readManualPems(this.#options.certPath, this.#options.keyPath, next.certPairs)
         const keys = this.#shared.rereadKeyFile()
         if (keys !== undefined) this.#broadcastTicketKeys(keys)
         return next
       },
       apply: (next) => {
         this.#config = next
+        this.#pems = pems
         return ++this.#generation
       },
       workers: () => this.#pool.all(),
@@ -183,10 +200,12 @@ export class Primary {
     })
   }
 
-  /** SIGUSR2: every worker re-reads the certificate and applies it to new handshakes; no connection is touched. */
+  /** SIGUSR2: re-reads the certificates; every worker applies them to new handshakes; no connection is touched. */
   reloadCertificate (): void {
-    if (!checkCertificateReload(this.#log, this.#options.certPath, this.#options.keyPath, this.#config.certPairs)) return
-    for (const state of this.#pool.serving()) this.#pool.send(state, { act: 'reload-certificate' })
+    const pems = readCertificateReload(this.#log, this.#options.certPath, this.#options.keyPath, this.#config.certPairs)
+    if (pems === undefined) return
+    this.#pems = pems
+    for (const state of this.#pool.serving()) this.#pool.send(state, { act: 'reload-certificate', ...pems })
   }
 
   /** How the primary answers one worker's messages (the pool routes them). */
@@ -217,6 +236,7 @@ export class Primary {
       workerId: worker.id,
       certPath: this.#options.certPath,
       keyPath: this.#options.keyPath,
+      pems: this.#pems,
       redirect: this.#redirectSocket !== undefined,
       acme: this.#acme?.service
     })

@@ -1,14 +1,17 @@
 import type { Config } from '../config/config.js'
 import type { AcmeChallenge, CertificateEntry, WorkerSettings } from '../shared/messages.js'
+import type { ManualPems } from './certificates.js'
 import { devCertDir } from '../shared/package-info.js'
 import type { SharedTlsState } from './cluster-tls-state.js'
 
 /** What the primary knows beyond the configuration when a worker starts. */
 export interface StartContext {
   readonly workerId: number
-  /** The default pair: the first --cert, or the development certificate. */
+  /** The default pair's files: the first --cert, or the development certificate ('' with --domain alone). */
   readonly certPath: string
   readonly keyPath: string
+  /** What those files and the further pairs hold, read by the primary. */
+  readonly pems: ManualPems
   /** A 'redirect-handle' message follows. */
   readonly redirect: boolean
   /** The ACME service's current state, when --domain is given. */
@@ -19,10 +22,11 @@ const year = 365 * 86_400_000
 
 /** What one worker is told at start: the configuration as a worker needs it. */
 export function workerSettings (config: Config, shared: SharedTlsState, context: StartContext): WorkerSettings {
-  const { acme, ...worker } = context
+  const { acme, pems, certPath, keyPath, ...worker } = context
   return {
     ...worker,
-    extraPairs: config.certPairs.slice(1).map((pair) => ({ certPath: pair.cert, keyPath: pair.key })),
+    defaultPair: pems.defaultPair,
+    extraPairs: pems.extraPairs,
     acmeDefault: config.cert === undefined && acme !== undefined,
     certificates: acme?.certificates ?? [],
     challenges: acme?.challenges ?? [],
@@ -30,7 +34,7 @@ export function workerSettings (config: Config, shared: SharedTlsState, context:
     // With --domain and no --cert the paths are '' (cli.ts), which would resolve
     // to the working directory and make a --root inside it private: left out.
     privatePaths: [
-      context.certPath, context.keyPath, devCertDir,
+      certPath, keyPath, devCertDir,
       ...config.certPairs.flatMap((pair) => [pair.cert, pair.key]),
       ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile]),
       ...(config.acme === undefined ? [] : [config.acme.stateDir]),

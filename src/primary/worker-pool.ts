@@ -33,10 +33,19 @@ export class WorkerPool {
   readonly #started = new Set<number>()
   readonly #scheduled = new Set<NodeJS.Timeout>()
 
-  constructor (workerScript: string, log: Logger, handlers: WorkerHandlers) {
+  /** `user`: the account the workers are forked as (the primary stays root); `undefined`: as the primary. */
+  constructor (workerScript: string, log: Logger, handlers: WorkerHandlers, user?: { readonly uid: number, readonly gid: number }) {
     this.#log = log
     this.#handlers = handlers
-    cluster.setupPrimary({ exec: workerScript, execArgv: workerExecArgv(process.execArgv), args: [], silent: false })
+    cluster.setupPrimary({
+      exec: workerScript,
+      execArgv: workerExecArgv(process.execArgv),
+      args: [],
+      silent: false,
+      // libuv calls setgroups(0) before setgid/setuid in the child: no
+      // supplementary group of root's survives into a worker.
+      ...(user === undefined ? {} : { uid: user.uid, gid: user.gid })
+    })
   }
 
   get size (): number {

@@ -44,6 +44,11 @@ export const errorMessages = {
   SERAPH_ERR_STORE_INCOMPLETE: '%s needs %s: everything seraph shares is encrypted with that key',
   SERAPH_ERR_STORE_KEY_UNREADABLE: '%s %s: cannot read the file (%s)',
   SERAPH_ERR_STORE_KEY_INVALID: '%s %s: holds %d bytes, expected 32 bytes or 64 hex digits (make one with: openssl rand 32 > store.key)',
+  SERAPH_ERR_USER_UNKNOWN: '%s %s: no such user on this machine',
+  SERAPH_ERR_GROUP_UNKNOWN: '%s %s: no such group on this machine',
+  SERAPH_ERR_USER_NEEDS_ROOT: '%s %s: only root can run the workers as another account (seraph runs as uid %d); leave it out, or start seraph as root',
+  SERAPH_ERR_USER_CANNOT_READ: 'the workers run as %s, who cannot read %s (%s): make it readable to them (chmod o+rX, or --group), or choose another --user',
+  SERAPH_ERR_SOCKET_ACTIVATION: '%s="%s": %s (systemd socket activation)',
   SERAPH_ERR_TLS_CIPHERS_INVALID: '%s "%s": OpenSSL selects no cipher with it (%s); `openssl ciphers -v ALL` lists the names'
 } as const
 

@@ -11,8 +11,12 @@ import type { TlsPolicy } from './tls-policy.js'
 export interface WorkerSettings {
   readonly workerId: number
   readonly root: string
-  readonly certPath: string
-  readonly keyPath: string
+  /**
+   * The first --cert/--key pair, or the development certificate; `undefined`
+   * with --domain alone. PEM read by the primary: a worker that is not root
+   * cannot read /etc/letsencrypt/live/NAME/privkey.pem (mode 0600).
+   */
+  readonly defaultPair: PemPair | undefined
   readonly logLevel: LogLevel
   readonly shutdownTimeoutMs: number
   readonly limits: ConnectionLimits
@@ -35,13 +39,19 @@ export interface WorkerSettings {
   readonly proxyProtocol: { readonly trusted: readonly string[] } | undefined
   /** A 'redirect-handle' message follows, with the --redirect-port socket. */
   readonly redirect: boolean
-  /** --cert/--key pairs after the first (`certPath`/`keyPath`), chosen by SNI. */
-  readonly extraPairs: ReadonlyArray<{ readonly certPath: string, readonly keyPath: string }>
+  /** --cert/--key pairs after the first, chosen by SNI; PEM, like `defaultPair`. */
+  readonly extraPairs: readonly PemPair[]
   /** With --domain and no --cert: the first ACME certificate, not the files, is the default. */
   readonly acmeDefault: boolean
   /** The ACME certificates as they are now (a replacement worker starts with them). */
   readonly certificates: readonly CertificateEntry[]
   readonly challenges: readonly AcmeChallenge[]
+}
+
+/** A certificate and its private key, PEM. */
+export interface PemPair {
+  readonly cert: string
+  readonly key: string
 }
 
 /** A certificate the primary obtained (or a temporary one), PEM; `names` are its SNI names. */
@@ -81,8 +91,8 @@ export type PrimaryMessage =
   | { readonly act: 'shutdown', readonly force: boolean, readonly mode: DrainMode }
   /** `metrics`: a scrape of /metrics; /healthz asks only for the state. */
   | { readonly act: 'report', readonly requestId: number, readonly metrics: boolean }
-  /** Re-read the certificate files and apply them to new handshakes. */
-  | { readonly act: 'reload-certificate' }
+  /** The --cert/--key pairs the primary re-read (SIGUSR2): apply them to new handshakes. */
+  | { readonly act: 'reload-certificate', readonly defaultPair: PemPair | undefined, readonly extraPairs: readonly PemPair[] }
   | { readonly act: 'ticket-keys', readonly keys: string }
   /** Session IDs the primary's cache holds (all at start, then each new one). */
   | { readonly act: 'session-ids', readonly ids: readonly string[] }

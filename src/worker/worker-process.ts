@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import type { Server as HttpServer } from 'node:http'
 import type { ServerHttp2Session } from 'node:http2'
 import { Server as NetServer } from 'node:net'
@@ -30,7 +29,7 @@ interface Serving {
 }
 
 /**
- * One worker process: builds its own TLS context from the certificate files,
+ * One worker process: builds its own TLS context from the PEM the primary sent,
  * listens on the socket the primary bound and shares, serves the blog, and
  * drains on request. Each method answers one message from the primary
  * (workers/worker.ts routes them); replies go through `send`.
@@ -89,7 +88,7 @@ export class WorkerProcess {
     this.#flushLogs = output.flush
     // Each worker reads the files and builds its TLS context itself: no TLS
     // state crosses a process boundary, only the shared ticket keys.
-    const tls = this.#readTlsMaterial(settings, Buffer.from(settings.ticketKeys, 'base64'))
+    const tls = this.#readTlsMaterial(settings, settings, Buffer.from(settings.ticketKeys, 'base64'))
     this.#tls = tls
     const metrics = new WorkerMetrics(settings.workerId, output.droppedLines)
     const accounting = new ConnectionAccounting(metrics)
@@ -158,14 +157,16 @@ export class WorkerProcess {
     })
   }
 
-  #readTlsMaterial (from: WorkerSettings, ticketKeys: Buffer): TlsMaterial {
+  // The primary read the files and sent their PEM: this worker may run as a
+  // user that cannot read the key. It builds its contexts from them itself.
+  #readTlsMaterial (from: WorkerSettings, pems: Pick<WorkerSettings, 'defaultPair' | 'extraPairs'>, ticketKeys: Buffer): TlsMaterial {
     // --domain without --cert: the first ACME certificate is the default one.
-    const first = from.acmeDefault ? this.#sni.acmeEntries[0] : undefined
-    if (from.acmeDefault && first === undefined) throw new Error('no certificate to serve yet')
-    this.#sni.setManual(from.extraPairs.map((pair) => ({ cert: readFileSync(pair.certPath), key: readFileSync(pair.keyPath) })))
+    const first = from.acmeDefault ? this.#sni.acmeEntries[0] : pems.defaultPair
+    if (first === undefined) throw new Error('no certificate to serve yet')
+    this.#sni.setManual(pems.extraPairs)
     return {
-      cert: first === undefined ? readFileSync(from.certPath) : Buffer.from(first.cert),
-      key: first === undefined ? readFileSync(from.keyPath) : Buffer.from(first.key),
+      cert: Buffer.from(first.cert),
+      key: Buffer.from(first.key),
       ticketKeys,
       sessionTimeoutMs: from.sessionTimeoutMs,
       policy: from.tlsPolicy
@@ -242,13 +243,13 @@ export class WorkerProcess {
     }, (err: unknown) => serving.logger.error({ err }, 'metrics snapshot failed'))
   }
 
-  /** 'reload-certificate': re-reads the files for new handshakes; on failure the current certificate stays. */
-  reloadCertificate (): void {
+  /** 'reload-certificate': the pairs the primary re-read, for new handshakes; on failure the current certificate stays. */
+  reloadCertificate (pems: Pick<WorkerSettings, 'defaultPair' | 'extraPairs'>): void {
     const app = this.#app
     const settings = this.#serving?.settings
     if (app === undefined || settings === undefined || this.#tls === undefined) return
     try {
-      const next = this.#readTlsMaterial(settings, this.#tls.ticketKeys as Buffer)
+      const next = this.#readTlsMaterial(settings, pems, this.#tls.ticketKeys as Buffer)
       app.server.setSecureContext(secureContextOptions(next))
       this.#tls = next
       const fingerprint256 = new X509Certificate(next.cert).fingerprint256

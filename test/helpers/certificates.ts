@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateCertificate, type GenerateOptions } from '../../src/primary/certificate-generator.js'
@@ -12,9 +12,15 @@ export interface TestCertificate {
   readonly ca: string
 }
 
-/** A fresh temporary directory, removed after the test. */
+/**
+ * A fresh temporary directory, removed after the test. Mode 0755, not
+ * mkdtemp's 0700: tests run as root here, and a seraph started as root runs
+ * its workers as nobody, who must read a --root made in it. (Keys in it stay
+ * 0600: the primary reads them.)
+ */
 export function tempDir (t: Teardown, prefix = 'seraph-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
+  chmodSync(dir, 0o755)
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }

@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { dieWithTest, killGroup, onTestExit } from './process-group.js'
+import { stablePort } from './stable-port.js'
 
 interface Teardown { teardown (fn: () => unknown): void }
 
@@ -18,40 +17,6 @@ export interface RedisServer {
   /** SIGSTOP / SIGCONT: a server that accepts connections and never answers. */
   freeze (): void
   thaw (): void
-}
-
-/** The lowest port the kernel hands out for a port-0 bind or an outgoing connection. */
-function ephemeralFloor (): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768
-  } catch {
-    return 32768
-  }
-}
-
-/**
- * A free loopback port below the kernel's ephemeral range. The server is
- * killed and restarted on its port while other test files run: a port-0
- * bind or an outgoing connection of theirs could take a port of that range
- * in between, and the restart would fail with EADDRINUSE. The kernel never
- * picks one below it, so only an explicit bind could.
- */
-async function stablePort (): Promise<number> {
-  const floor = ephemeralFloor()
-  // A range that starts among the privileged ports leaves no room: port 0.
-  const lowest = floor > 2_048 ? Math.min(16_384, floor - 1_024) : 0
-  for (;;) {
-    const port = lowest === 0 ? 0 : lowest + Math.floor(Math.random() * (floor - lowest))
-    const free = await new Promise<number | false>((resolve) => {
-      const server = createServer()
-      server.once('error', () => resolve(false))
-      server.listen(port, '127.0.0.1', () => {
-        const bound = (server.address() as { port: number }).port
-        server.close(() => resolve(bound))
-      })
-    })
-    if (free !== false) return free
-  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { packageRoot } from '../../src/shared/package-info.js'
 import { dieWithTest, killGroup, onTestExit } from './process-group.js'
+import { checkoutUserEnv } from './worker-user.js'
 
 /** The compiled CLI, exactly what `npm start` and the `seraph` bin run. */
 export const cliPath = join(packageRoot, 'dist', 'src', 'cli.js')
@@ -49,7 +50,7 @@ export class SeraphProcess {
     const [command, ...commandArgs] = [...dieWithTest, ...(options.command ?? [...(options.launcher ?? []), process.execPath, ...(options.execArgv ?? []), cliPath])]
     this.child = spawn(command as string, [...commandArgs, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: withoutTypeStripFlags(process.env.NODE_OPTIONS), ...options.env },
+      env: { ...process.env, NODE_OPTIONS: seraphNodeOptions(process.env.NODE_OPTIONS), ...checkoutUserEnv, ...options.env },
       // Its own process group: one kill reaches its workers too, and a
       // signal a test sends to the group never reaches the test itself.
       detached: true
@@ -187,7 +188,7 @@ export async function runSeraph (t: Teardown, args: readonly string[], options?:
  * (`--no-warnings --experimental-strip-types`): seraph runs as built
  * JavaScript, and its Node warnings must reach stderr as they do for users.
  */
-export function withoutTypeStripFlags (nodeOptions: string | undefined): string | undefined {
+export function seraphNodeOptions (nodeOptions: string | undefined): string | undefined {
   if (nodeOptions === undefined) return undefined
   return nodeOptions.split(/\s+/).filter((flag) => !/^"?--(no-warnings|experimental-strip-types)"?$/.test(flag)).join(' ')
 }
