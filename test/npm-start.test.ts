@@ -1,4 +1,6 @@
+import { readFileSync, statSync } from 'node:fs'
 import t from 'tap'
+import { packageRoot } from '../src/shared/package-info.js'
 import { SeraphProcess, waitUntilGone } from './helpers/seraph-process.js'
 import { within } from './helpers/within.js'
 
@@ -39,3 +41,21 @@ for (const { signal, to } of cases) {
     t.same(npm.badLines, [], 'nothing but JSON on stdout')
   })
 }
+
+t.test('npm start runs the workers as the checkout\'s owner when started as root (nobody may not be able to read a checkout), else as the user it runs as', async (t) => {
+  const npm = new SeraphProcess(['--host', '127.0.0.1', '--port', '0', '--workers', '1'], {
+    command: npmStart,
+    env: { npm_config_update_notifier: 'false', SERAPH_USER: '' }
+  })
+  t.teardown(() => npm.killAll())
+  await npm.waitForLine((line) => line.msg === 'ready', 'the ready line')
+  const owner = statSync(packageRoot).uid
+  const expected = process.getuid?.() === 0 ? owner : process.getuid?.()
+  for (const pid of npm.liveWorkerPids()) {
+    const uid = Number(/^Uid:\t(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+    t.equal(uid, expected, `worker ${pid} runs as uid ${String(expected)}`)
+  }
+  if (process.getuid?.() === 0 && owner === 0) {
+    t.ok(npm.lines.some((line) => line.level === 40 && line.msg.startsWith('the workers run as root')), 'a checkout root owns: seraph warns that its workers are root')
+  }
+})
