@@ -1,4 +1,4 @@
-import type { OptionSpec } from './options.js'
+import type { OptionSpec } from './option-spec.js'
 
 /** The options of automatic HTTPS (ACME); validated by acme-config.ts. */
 export const acmeOptionSpecs = {

@@ -1,4 +1,5 @@
-import { optionSpecs, type OptionSpec } from './options.js'
+import type { OptionSpec } from './option-spec.js'
+import { optionSpecs } from './options.js'
 
 /** The `--help` text, generated from {@link optionSpecs}. */
 export function helpText (version: string): string {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { defaultLimits, logLevels } from '../shared/settings.js'
+import type { OptionSpec } from './option-spec.js'
 import { acmeOptionSpecs } from './acme-options.js'
 import { proxyOptionSpecs } from './proxy-options.js'
 import { storeOptionSpecs } from './store-options.js'
@@ -10,26 +11,6 @@ import { userOptionSpecs } from './user-options.js'
  * parsing, validation and `--help`. The connection limits' defaults come from
  * src/shared/settings.ts, which the worker uses too.
  */
-export interface OptionSpec {
-  readonly flag: string
-  readonly env?: string
-  /** A flag without a value (its variable takes a yes/no word). */
-  readonly switch?: true
-  readonly placeholder?: string
-  readonly min?: number
-  readonly max?: number
-  readonly choices?: readonly string[]
-  /** The value when neither flag nor variable is given: a count, or milliseconds for a duration. */
-  readonly default?: number
-  /** How --help says the default; derived from `default` when absent. */
-  readonly defaultText?: string
-  /** Said after the default in --help. */
-  readonly defaultNote?: string
-  readonly description: string
-  /** Given several times; its variable takes a comma-separated list. */
-  readonly repeatable?: boolean
-}
-
 export const optionSpecs = {
   host: {
     flag: '--host',

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net'
-import type { OptionSpec } from './options.js'
+import type { OptionSpec } from './option-spec.js'
 import { SeraphError } from '../shared/errors.js'
 
 /** The PROXY protocol options (src/worker/proxy-protocol/); validated by {@link proxyProtocolConfig}. */

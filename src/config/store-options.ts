@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { OptionSpec } from './options.js'
+import type { OptionSpec } from './option-spec.js'
 import { SeraphError } from '../shared/errors.js'
 
 /** The shared-store options (src/primary/store/); validated by {@link storeConfig}. */

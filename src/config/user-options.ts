@@ -1,5 +1,5 @@
 import { lookupGroup, lookupUser } from './accounts.js'
-import type { OptionSpec } from './options.js'
+import type { OptionSpec } from './option-spec.js'
 import { SeraphError } from '../shared/errors.js'
 
 /** Who the workers run as; validated and resolved by {@link workerUserConfig}. */
