@@ -25,14 +25,22 @@ export function helpText (version: string): string {
 
 const durationUnits: ReadonlyArray<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]]
 
-/** `default: …` for --help, from the spec's default itself, so the two cannot disagree. */
+/** `default: …` for --help, with the spec's note after it. */
 function defaultHelp (spec: OptionSpec): string | undefined {
-  let text = spec.defaultText
-  if (text === undefined && spec.default !== undefined) {
-    const ms = spec.default
-    const unit = spec.placeholder === 'TIME' ? durationUnits.find(([, size]) => ms % size === 0 && ms >= size) : undefined
-    text = unit === undefined ? String(ms) : `${ms / unit[1]}${unit[0]}`
-  }
+  const text = defaultText(spec)
   if (text === undefined) return undefined
   return `default: ${text}${spec.defaultNote === undefined ? '' : `; ${spec.defaultNote}`}`
+}
+
+/**
+ * The default as --help says it (without its note): the spec's `defaultText`, or
+ * its `default` itself (a duration in its largest whole unit), so the two cannot
+ * disagree. docs/Reference/options.md states the same text (test/docs.test.ts).
+ */
+export function defaultText (spec: OptionSpec): string | undefined {
+  if (spec.defaultText !== undefined) return spec.defaultText
+  if (spec.default === undefined) return undefined
+  const ms = spec.default
+  const unit = spec.placeholder === 'TIME' ? durationUnits.find(([, size]) => ms % size === 0 && ms >= size) : undefined
+  return unit === undefined ? String(ms) : `${ms / unit[1]}${unit[0]}`
 }

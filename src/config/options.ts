@@ -126,7 +126,8 @@ export const optionSpecs = {
     flag: '--csp',
     env: 'SERAPH_CSP',
     placeholder: 'POLICY',
-    defaultText: "a strict same-origin policy (see README); 'off' sends none",
+    defaultText: 'a strict same-origin policy',
+    defaultNote: "'off' sends none; the policy is in docs/Reference/what-it-serves.md",
     description: 'Content-Security-Policy header'
   },
   adminPort: {
