@@ -95,7 +95,7 @@ const maxPairedUnits = pairedUnits(() => true).length
  * next scenario. Only pairs whose scenario and contender ran in the main
  * phase. (All 13 pairs of the targets interleaved in one phase measured
  * seraph at 1.45-1.8× the floors where one scenario at a time gives
- * 1.2-1.35×; bench/README.md, "Targets table".)
+ * 1.2-1.35×; bench/README.md, "Why interleaved slices".)
  * @param {RunRecord[]} runs
  * @param {Scenario[]} scenarios
  * @param {Contender[]} contenders

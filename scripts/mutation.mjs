@@ -3,7 +3,7 @@
 // seraph's promises, each group of mutants checked by the in-process test
 // files that cover it (no build per mutant, so a group takes minutes, not
 // hours). Not part of npm test or CI: run it before a change to these
-// modules lands, and put the scores in the README's Development section.
+// modules lands, and put the scores in docs/Guides/contributing.md.
 import { Stryker } from '@stryker-mutator/core'
 
 const groups = {

@@ -11,7 +11,7 @@ import type { LogLine } from './helpers/seraph-process.js'
 import { shortlyBeforeRenewal } from './helpers/renewal-timing.js'
 import { probeName } from './helpers/sni-probe.js'
 
-// The fleet of the README with a CA: three seraph hosts (2 workers each) with
+// The fleet of docs/Guides/several-hosts.md with a CA: three seraph hosts (2 workers each) with
 // --domain and --store, one Redis, HAProxy (roundrobin, send-proxy-v2) in
 // front, and pebble validating through HAProxy.
 const name = names[0] as string

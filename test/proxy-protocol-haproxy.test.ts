@@ -8,7 +8,7 @@ import { startSeraph, type LogLine } from './helpers/seraph-process.js'
 t.test('behind a real HAProxy (send-proxy-v2), the access line shows the client\'s address', async (t) => {
   const ca = await devCa()
   const { seraph, port } = await startSeraph(t, ['--workers', '2', '--proxy-protocol', '--trusted-proxy', '127.0.0.1/32'])
-  // The README's example on loopback (helpers/haproxy.ts): TCP mode, send-proxy-v2, /healthz checks over TLS with a PROXY header.
+  // docs/Guides/several-hosts.md's example on loopback (helpers/haproxy.ts): TCP mode, send-proxy-v2, /healthz checks over TLS with a PROXY header.
   const haproxy = await startHaproxy(t, tempDir(t, 'seraph-haproxy-'), { servers: [{ name: 's1', port }] })
   const { httpsPort } = haproxy
 

@@ -7,7 +7,7 @@
  * mostly garbage waiting for the next scavenge. 2 MiB per semi-space keeps a
  * worker ~14 MiB smaller after load; the extra scavenges and promotions cost
  * HTTP/1.1 nothing measurable and HTTP/2 perhaps a few percent of CPU per
- * request, below this bench machine's noise (bench/README.md, "Memory").
+ * request, below this bench machine's noise (bench/README.md, "The young generation: CPU against memory").
  * A --max-semi-space-size the user gave (on the command line or in
  * NODE_OPTIONS) wins.
  */

@@ -65,7 +65,7 @@ const thisProcess: ProcessInfo = {
   identity: process.getuid === undefined || process.getgid === undefined ? undefined : { uid: process.getuid(), gid: process.getgid() }
 }
 
-/** Session resumption across workers; see the README's Sessions section. */
+/** Session resumption across workers; see docs/Reference/tls.md, "Sessions and ticket keys". */
 export interface TlsSessionSettings {
   readonly ticketRotateMs: number
   readonly ticketKeyFile: string | undefined

@@ -28,7 +28,7 @@ export interface ClusterStatusOptions {
  *
  * The primary's own counts are plain fields until the first scrape: only then
  * is prom-client loaded, so a primary without --admin-port never holds it
- * (~3 MiB of RSS, bench/README.md "Memory: the primary").
+ * (~3 MiB of RSS, docs/performance-history.md "Memory: the primary").
  */
 export class ClusterStatus implements AdminSource {
   readonly #pool: WorkerPool

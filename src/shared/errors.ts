@@ -2,7 +2,7 @@ import { format } from 'node:util'
 
 /**
  * Every error seraph reports to an operator, in one table. The message is a
- * `util.format` template; the README documents each code (a test checks it).
+ * `util.format` template; docs/Reference/errors.md documents each code (test/errors.test.ts checks it).
  */
 export const errorMessages = {
   SERAPH_ERR_UNKNOWN_OPTION: 'unknown option %s (see --help)',

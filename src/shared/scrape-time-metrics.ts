@@ -6,7 +6,7 @@ type Read<T> = () => T
 /**
  * prom-client metrics whose values live in plain fields and are read at each
  * scrape (collect): the process counts with `++` on its hot path and loads
- * prom-client only at the first scrape of --admin-port (bench/README.md,
+ * prom-client only at the first scrape of --admin-port (docs/performance-history.md,
  * "Memory"). Used by the primary (cluster-status.ts) and the workers
  * (worker/metrics.ts); `prom` is the module they imported then.
  */

@@ -8,7 +8,7 @@
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = typeof logLevels[number]
 
-/** Per-worker protections against slow and idle clients; see the README's Timeouts section. */
+/** Per-worker protections against slow and idle clients; see docs/Reference/limits-and-timeouts.md. */
 export interface ConnectionLimits {
   readonly handshakeTimeoutMs: number
   readonly headersTimeoutMs: number

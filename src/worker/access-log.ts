@@ -51,7 +51,7 @@ const infoLevel = 30
 
 // The JSON of the methods and HTTP versions nearly every line has, made
 // once: JSON.stringify is a call into V8's runtime, ~450 instructions each
-// (bench/README.md, "Instructions per request").
+// (docs/performance-history.md, "Instructions per request").
 const quoted = new Map(['GET', 'HEAD', 'POST', '1.1', '2.0', '1.0'].map((value) => [value, JSON.stringify(value)]))
 
 function json (value: string): string {
@@ -94,7 +94,7 @@ function timeText (): string {
  * 'request')` writes (pino's epoch time, the logger's bindings, `msg` last;
  * a test compares them), built from a template: it runs once per request,
  * and pino's general serializer took ~0.9 µs per line here against ~0.25 µs
- * for the template (bench/README.md, "Performance work").
+ * for the template (docs/performance-history.md, "Performance work").
  */
 export function logAccess (logger: Logger, fields: AccessFields): void {
   if (logger.levelVal > infoLevel) return

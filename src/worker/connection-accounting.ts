@@ -62,8 +62,8 @@ export class ConnectionAccounting {
    * Node's own `server.timeout` does the same with a timer per socket, but
    * moves every keep-alive socket onto that timer and back at each request,
    * with a new Timeout each time (`resetSocketTimeout` in _http_server:
-   * ~2,800 instructions per request, bench/README.md "Instructions per
-   * request"); a sweep every eighth of the timeout costs a request nothing.
+   * ~2,800 instructions per request, docs/performance-history.md "Instructions per
+   * request, and the socket timers"); a sweep every eighth of the timeout costs a request nothing.
    * A stalled connection closes between 1 and 1.25 timeouts after its last
    * byte. HTTP/2 sessions keep their own timeout (http2SessionTimeout).
    */

@@ -31,7 +31,7 @@ function ignoreStreamError (): void {}
 // Node 22.20+/24.8+ take the response headers as a flat name/value array
 // (https://github.com/nodejs/node/pull/59455), which skips building and
 // walking a header object per response: ~15 % of a small response's CPU with
-// seraph's 20 headers (bench/README.md). Older versions throw
+// seraph's 20 headers (docs/performance-history.md, second pass). Older versions throw
 // ERR_INVALID_ARG_TYPE before sending anything; the first such throw switches
 // this worker to the header object for good.
 let rawHeadersAccepted = true

@@ -8,7 +8,7 @@ import type { ConnectionObserver } from './connection-accounting.js'
  * A worker's counters. They are plain numbers until the first scrape of
  * --admin-port: only then is prom-client loaded and given a registry whose
  * metrics read these numbers at each scrape (collect), so a worker nobody
- * scrapes never holds prom-client (~1.2 MiB of RSS, bench/README.md "Memory").
+ * scrapes never holds prom-client (~1.2 MiB of RSS, docs/performance-history.md "Memory").
  * The primary collects the snapshots over IPC and merges them with
  * prom-client's AggregatorRegistry.
  */
@@ -20,7 +20,7 @@ export class WorkerMetrics implements ConnectionObserver {
   #rejected = 0
   // Responses by status code: Node accepts status codes 100-999. A plain
   // array also spares the hot path a Counter's label hashing, ~1,200
-  // instructions per response (bench/README.md, "Instructions per request").
+  // instructions per response (docs/performance-history.md, "Instructions per request").
   readonly #responses = new Float64Array(1000)
   // Closed connections by cause and reason ("cause\nreason").
   readonly #closed = new Map<string, { readonly cause: string, readonly reason: string, count: number }>()

@@ -70,7 +70,7 @@ export interface Fleet {
  * (the built CLI, 2 workers each) sharing it through `--store` with the same
  * `--store-key-file` and `--cert`, each with `--proxy-protocol
  * --trusted-proxy 127.0.0.1`, a `--redirect-port` and an admin listener, and
- * one HAProxy in TCP mode in front of both ports (the README's example:
+ * one HAProxy in TCP mode in front of both ports (docs/Guides/several-hosts.md's example:
  * roundrobin, send-proxy-v2, /healthz checks with check-send-proxy). Every
  * process lives in its own process group and is killed in teardown and when
  * the test process dies. Resolves once HAProxy has seen every host pass a

@@ -30,7 +30,7 @@ export interface HaproxyLayout {
 }
 
 /**
- * The README's example on loopback: TCP mode, `balance roundrobin`,
+ * The example of docs/Guides/several-hosts.md on loopback: TCP mode, `balance roundrobin`,
  * `send-proxy-v2`, `/healthz` checked over TLS with a PROXY header of its own
  * (`check-send-proxy`); the redirect backend follows the HTTPS checks
  * (`track`). A connection a dead server refuses is sent to another one

@@ -41,7 +41,7 @@ function processInfoFolder (): string {
 /**
  * What every seraph a test starts gets in its environment. Where nobody
  * cannot read the checkout, the workers run as the checkout's owner, as
- * `npm start` runs them (README, "Run it on a server"); the tests of the
+ * `npm start` runs them (docs/Guides/run-on-a-server.md); the tests of the
  * default account itself (worker-user.test.ts) assert the refusal there.
  */
 export const checkoutUserEnv: NodeJS.ProcessEnv = !runAsRoot

@@ -178,7 +178,7 @@ export class FleetChallenges {
  * For a --store host without --domain (primary.ts): it serves its own
  * certificate and answers none of the fleet's challenges, so behind a
  * balancer the CA's validations that reach it fail and the clients it gets
- * see another certificate. The README asks every host for the same
+ * see another certificate. docs/Guides/your-domain.md asks every host for the same
  * --domain; this says once, at warn, when another host's heartbeat shows
  * that the fleet gets its certificates by ACME.
  */
