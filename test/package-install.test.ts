@@ -53,6 +53,7 @@ t.test('the installed seraph, run as nobody, serves a file over HTTPS with a dev
   writeFileSync(join(site, 'index.html'), page, { mode: 0o644 })
   chmodSync(site, 0o755)
 
+  const nodeDir = nodeDirFor(nobody.uid, nobody.gid, work)
   const seraph = new SeraphProcess(['--root', site, '--host', '127.0.0.1', '--port', '0', '--workers', '1'], {
     // --pdeathsig after the uid change: a change of uid clears it. env -u:
     // tap's spawn hook puts its process-info loader back into NODE_OPTIONS,
@@ -62,7 +63,8 @@ t.test('the installed seraph, run as nobody, serves a file over HTTPS with a dev
       // Nothing of npm's: the environment a user's shell has.
       ...unset(['XDG_STATE_HOME', ...Object.keys(process.env).filter((name) => /^npm_/i.test(name))]),
       HOME: home,
-      PATH: `${nodeDirFor(nobody.uid, nobody.gid, work)}:${process.env.PATH ?? '/usr/bin:/bin'}`
+      // The bin's `#!/usr/bin/env node` finds this one first: the Node under test.
+      PATH: `${nodeDir}:/usr/bin:/bin`
     }
   })
   t.teardown(() => seraph.killAll())
@@ -70,6 +72,10 @@ t.test('the installed seraph, run as nobody, serves a file over HTTPS with a dev
   const uidOf = (pid: number): number => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
   t.equal(uidOf(ready.pid), nobody.uid, 'the primary runs as nobody')
   t.same(seraph.liveWorkerPids().map(uidOf), [nobody.uid], 'its worker too')
+  const sameFile = (a: string, b: string): boolean => statSync(a).ino === statSync(b).ino && statSync(a).dev === statSync(b).dev
+  // The same file, or (copied when a hard link was impossible) the same bytes.
+  const exe = `/proc/${ready.pid}/exe`
+  t.ok(sameFile(exe, process.execPath) || readFileSync(exe).equals(readFileSync(process.execPath)), 'it runs on the Node under test')
 
   const devCert = join(home, '.local', 'state', 'seraph', 'dev-cert')
   const ca = readFileSync(join(devCert, 'ca.pem'))
@@ -113,10 +119,15 @@ function directives (text: string): Array<[string, string]> {
   return text.split('\n').map((line) => /^([A-Za-z]+)=(.*)$/.exec(line.trim())).filter((m) => m !== null).map((m) => [m[1] as string, m[2] as string])
 }
 
-/** The package's units with ExecStart= pointed at the installed seraph: verify checks that it exists. */
-function adaptedUnits (dir: string, edit: (unit: string, text: string) => string = (_unit, text) => text): string {
+/**
+ * The package's units with ExecStart= pointed at the installed seraph (verify
+ * checks that it exists), each then passed through `edit`; `edited`: whether
+ * `edit` changed any of them.
+ */
+function adaptedUnits (dir: string, edit: (unit: string, text: string) => string = (_unit, text) => text): { dir: string, edited: boolean } {
   const { packageDir, bin } = pkg()
   mkdirSync(dir)
+  let edited = false
   for (const unit of units) {
     let text = readFileSync(join(packageDir, 'deploy', unit), 'utf8')
     if (unit === 'seraph.service') {
@@ -124,13 +135,15 @@ function adaptedUnits (dir: string, edit: (unit: string, text: string) => string
       if (!execStart.test(text)) throw new Error('seraph.service: ExecStart=/usr/local/bin/seraph not found')
       text = text.replace(execStart, `ExecStart=${bin}`)
     }
-    writeFileSync(join(dir, unit), edit(unit, text))
+    const final = edit(unit, text)
+    edited ||= final !== text
+    writeFileSync(join(dir, unit), final)
   }
-  return dir
+  return { dir, edited }
 }
 
 t.test('systemd-analyze verify accepts the units, with ExecStart= at the installed seraph', async (t) => {
-  const dir = adaptedUnits(join(work, 'units'))
+  const { dir } = adaptedUnits(join(work, 'units'))
   const { code, problems, other } = await checkUnits(t, dir)
   t.equal(code, 0, 'exit code 0')
   t.same(problems, [], 'no warning about the units')
@@ -160,11 +173,13 @@ t.test('the check itself catches a broken unit', async (t) => {
     ['a socket for a service that is not there', (unit, text) => unit === 'seraph-http.socket' ? text.replace('Service=seraph.service', 'Service=seraf.service') : text, /seraf\.service/]
   ]
   for (const [index, [name, edit, expected]] of cases.entries()) {
-    const { code, problems } = await checkUnits(t, adaptedUnits(join(work, `broken-${index}`), edit))
+    const broken = adaptedUnits(join(work, `broken-${index}`), edit)
+    t.ok(broken.edited, `${name}: the unit was broken (the text to break is still there)`)
+    const { code, problems } = await checkUnits(t, broken.dir)
     t.ok(code !== 0 || problems.some((line) => expected.test(line)), `${name}: reported (exit ${String(code)}: ${problems.join(' | ')})`)
   }
   const missing = adaptedUnits(join(work, 'broken-exec'), (unit, text) => unit === 'seraph.service' ? text.replace(/^ExecStart=.*$/m, `ExecStart=${join(work, 'no-such-seraph')}`) : text)
-  const { code } = await checkUnits(t, missing)
+  const { code } = await checkUnits(t, missing.dir)
   t.not(code, 0, 'an ExecStart= binary that does not exist fails verify')
 })
 

@@ -155,7 +155,9 @@ export function userIds (name: string): { uid: number, gid: number } {
  * folder, mode 0700). The same binary either way: the Node under test.
  */
 export function nodeDirFor (uid: number, gid: number, work: string): string {
-  const asUser = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', process.execPath, '-e', ''])
+  // test(1), not node itself: setpriv keeps root's capabilities until its
+  // execve, so it could start a node the user could not.
+  const asUser = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'test', '-x', process.execPath])
   if (asUser.status === 0) return dirname(process.execPath)
   const dir = join(work, 'node-bin')
   mkdirSync(dir, { mode: 0o755 })
