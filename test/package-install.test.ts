@@ -19,7 +19,12 @@ const units = ['seraph.service', 'seraph-https.socket', 'seraph-http.socket']
 let installed: InstalledPackage | undefined
 
 t.before(async () => {
-  installed = await packAndInstall(t, work)
+  // A module left in dist/ by an earlier build of a source since deleted:
+  // prepack starts from an empty dist/, so it must not be packed.
+  installed = await packAndInstall(t, work, (source) => {
+    mkdirSync(join(source, 'dist', 'src'), { recursive: true })
+    writeFileSync(join(source, 'dist', 'src', 'deleted-long-ago.js'), 'throw new Error("stale")\n')
+  })
   t.comment(`npm pack ${Math.round(installed.packMs)} ms, npm install -g ${Math.round(installed.installMs)} ms (${installed.installedFrom})`)
 })
 
@@ -36,9 +41,14 @@ t.test('the tarball has what seraph runs and nothing of the tests', async (t) =>
   }
   t.same(files.filter((file) => /^(test|src|bench|scripts|\.ci|workers)\//.test(file)), [], 'no tests, sources, benchmarks or CI scripts')
   t.same(files.filter((file) => /(^|\/)dev-cert\/|\.map$|\.ts$|^\.|\/\./.test(file)), [], 'no development certificate, source maps, TypeScript or dot files')
-  // prepack built the copy from its sources: every module the CLI and the
-  // worker can load is compiled into the tarball.
-  t.ok(files.filter((file) => file.startsWith('dist/src/primary/')).length > 10, 'the primary\'s modules are in it')
+  // prepack built the copy from its own sources: each of them is in the
+  // tarball compiled, and nothing else is in dist/ (no stale module).
+  const checkout = join(work, 'checkout')
+  const compiled = ['src', 'workers'].flatMap((folder) => readdirSync(join(checkout, folder), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts')).map((file) => `dist/${folder}/${file.replace(/\.ts$/, '.js')}`))
+  t.ok(compiled.length > 50, `the sources are there to compare with (${compiled.length})`)
+  t.same(compiled.filter((file) => !files.includes(file)), [], 'every source module is in the tarball, compiled')
+  t.same(files.filter((file) => file.startsWith('dist/') && !compiled.includes(file)), [], 'and nothing else under dist/, no stale module')
 })
 
 t.test('the installed seraph, run as nobody, serves a file over HTTPS with a development certificate in its state dir', async (t) => {

@@ -101,13 +101,14 @@ export interface InstalledPackage {
 
 /**
  * `npm pack` of a copy of the checkout, then `npm install -g --prefix` of the
- * tarball under `work`: what a user of the package gets. The dependencies
- * come from npm's cache (`npm ci` filled it); the registry only for what it
- * lacks.
+ * tarball under `work`: what a user of the package gets. `prepare` may
+ * change the copy before it is packed. The dependencies come from npm's
+ * cache (`npm ci` filled it); the registry only for what it lacks.
  */
-export async function packAndInstall (t: Teardown, work: string): Promise<InstalledPackage> {
+export async function packAndInstall (t: Teardown, work: string, prepare: (source: string) => void = () => {}): Promise<InstalledPackage> {
   const source = join(work, 'checkout')
   copyCheckout(source)
+  prepare(source)
   const tarballDir = join(work, 'tarball')
   mkdirSync(tarballDir)
   const env = cleanEnv()
