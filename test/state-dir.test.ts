@@ -1,7 +1,12 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { isSeraphError } from '../src/shared/errors.js'
 import { devCertDir, seraphStateDir, stateHome } from '../src/shared/state-dir.js'
+import { tempDir } from './helpers/certificates.js'
 import { expectCliFailure } from './helpers/cli-failure.js'
+import { getFresh } from './helpers/https-client.js'
+import { startSeraph } from './helpers/seraph-process.js'
 
 const noPasswdHome = (): undefined => undefined
 const passwd = (): string => '/home/from-passwd'
@@ -52,3 +57,19 @@ t.test('seraph without a state home and without --cert: one line, exit 1', (t) =
 
 t.test('--domain without a state home and without --state-dir: one line, exit 1', (t) =>
   expectCliFailure(t, ['--domain', 'example.org'], 'SERAPH_ERR_STATE_HOME', '--state-dir', { env: { HOME: 'not/absolute', XDG_STATE_HOME: undefined } }))
+
+// The README's promise, now that the folder lives outside the package: even
+// a --root above the state dir never serves the development CA's key.
+t.test('the development certificate is made in XDG_STATE_HOME and never served, even under --root', async (t) => {
+  const root = tempDir(t)
+  chmodSync(root, 0o755)
+  writeFileSync(join(root, 'index.html'), 'home\n', { mode: 0o644 })
+  const { port } = await startSeraph(t, ['--root', root, '--workers', '1'], { env: { XDG_STATE_HOME: join(root, 'state') } })
+  const dir = join(root, 'state', 'seraph', 'dev-cert')
+  t.ok(existsSync(join(dir, 'ca-key.pem')), 'created in $XDG_STATE_HOME/seraph/dev-cert')
+  const ca = readFileSync(join(dir, 'ca.pem'))
+  t.equal((await getFresh(ca, port, '/index.html')).status, 200, 'the root is served')
+  for (const file of ['ca-key.pem', 'ca.pem', 'key.pem', 'cert.pem']) {
+    t.equal((await getFresh(ca, port, `/state/seraph/dev-cert/${file}`)).status, 404, `${file} is not`)
+  }
+})
