@@ -37,7 +37,7 @@ for (const [name, group] of Object.entries(groups)) {
     timeoutMS: group.timeoutMS ?? 30_000,
     tempDirName: '.stryker-tmp',
     cleanTempDir: true,
-    ignorePatterns: ['dist', 'bench', '.stryker-tmp', 'dev-cert'],
+    ignorePatterns: ['dist', 'bench', '.stryker-tmp'],
     thresholds: { high: 90, low: 80, break: null }
   })
   const results = await stryker.runMutationTest()

@@ -10,7 +10,8 @@ import { parseCommandLine, type Config } from './config/config.js'
 import { isSeraphError, type SeraphError } from './shared/errors.js'
 import { createLogger, type Logger } from './shared/logger.js'
 import { helpText } from './config/help-text.js'
-import { devCertDir, packageVersion } from './shared/package-info.js'
+import { packageVersion } from './shared/package-info.js'
+import { devCertDir } from './shared/state-dir.js'
 import { Primary } from './primary/primary.js'
 import { notifyServiceManager } from './primary/service-notify.js'
 
@@ -34,7 +35,9 @@ async function resolveCertificate (config: Config, log: Logger): Promise<{ certP
   }
   // --domain alone: the ACME certificates (temporary ones at first) are all there is.
   if (config.acme !== undefined) return { certPath: '', keyPath: '', manualNames: [] }
-  const dev = await ensureDevCertificate(devCertDir)
+  // In the user's state dir, not the package: an installed package is
+  // root's and read-only, and an upgrade would replace it.
+  const dev = await ensureDevCertificate(devCertDir(process.env))
   // Validate it like any other pair, so a damaged dev-cert/ fails clearly.
   loadCertificatePair(dev.certPath, dev.keyPath)
   log.info({ cert: dev.certPath, ca: dev.caPath, created: dev.created },

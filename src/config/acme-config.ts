@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { SeraphError } from '../shared/errors.js'
+import { seraphStateDir } from '../shared/state-dir.js'
 import type { OptionName } from './options.js'
 
 export type AcmeChallengeType = 'http-01' | 'tls-alpn-01'
@@ -57,14 +57,13 @@ export function acmeConfig (raw: RawAcme, flag: (name: OptionName) => string, cw
   }
   if (raw.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(raw.email)) throw new SeraphError('SERAPH_ERR_ACME_EMAIL_INVALID', flag('acmeEmail'), raw.email)
   if (raw.challenge === 'http-01' && !raw.redirectPort) throw new SeraphError('SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT', flag('acmeChallenge'))
-  const stateBase = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state')
   return {
     domains,
     directoryUrl,
     email: raw.email,
     ca: raw.caFile === undefined ? undefined : readCa(flag('acmeCa'), resolve(cwd, raw.caFile)),
     challenge: (raw.challenge as AcmeChallengeType | undefined) ?? (raw.redirectPort ? 'http-01' : 'tls-alpn-01'),
-    stateDir: raw.stateDir === undefined ? join(stateBase, 'seraph') : resolve(cwd, raw.stateDir)
+    stateDir: raw.stateDir === undefined ? seraphStateDir(env, flag('stateDir')) : resolve(cwd, raw.stateDir)
   }
 }
 

@@ -38,6 +38,7 @@ export const errorMessages = {
   SERAPH_ERR_ACME_EMAIL_INVALID: '%s "%s": not an e-mail address',
   SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT: '%s http-01 needs --redirect-port (the challenge is answered there); use tls-alpn-01 without it',
   SERAPH_ERR_STATE_DIR: '--state-dir %s: cannot use it (%s)',
+  SERAPH_ERR_STATE_HOME: 'no directory for seraph\'s state: XDG_STATE_HOME is unset or not an absolute path, and HOME is %s; set either to an absolute path, or pass %s',
   SERAPH_ERR_TRUSTED_PROXY_INVALID: '%s "%s": not an IP address or CIDR block (like 10.0.0.0/8 or 2001:db8::/32)',
   SERAPH_ERR_PROXY_PROTOCOL_INCOMPLETE: '%s needs %s: a PROXY header is only believed from a trusted proxy',
   SERAPH_ERR_STORE_URL_INVALID: '%s "%s": not a Redis URL (redis://[user:pass@]host:port/db or rediss://…)',
