@@ -28,8 +28,9 @@ export interface StaticFilesOptions {
  */
 export async function registerStaticFiles (app: FastifyInstance, options: StaticFilesOptions): Promise<FileCache> {
   await app.register(fastifyStatic, {
-    // Streams open the real path below the real root (sendFromDisk), so a
-    // link swapped after the check cannot lead send elsewhere.
+    // Only a default: every sendFile below names the root its file was
+    // checked against, which moves with a deploy by symlink swap
+    // (@fastify/static takes any root per call and send confines the path to it).
     root: options.confinement.realRoot,
     serve: false,
     // We set Cache-Control ourselves (cache-policy.ts).
@@ -52,7 +53,11 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
   })
 
   // The cache's answer may be up to `revalidateMs` old: check the link again
-  // right before streaming, and stream the real path it resolves to now.
+  // right before streaming, and stream the real path it resolves to now,
+  // below the real root it was judged against — not the root as it may be by
+  // the time send opens it: a root that moves in between still leads to the
+  // file that was checked (the old release's, like a download in flight),
+  // never to its namesake in another tree unchecked.
   const sendFromDisk = async (reply: FastifyReply, urlPath: string, fsPath: string, relativePath: string): Promise<FastifyReply> => {
     const verdict = await options.confinement.check(fsPath)
     if (!verdict.allowed) {
@@ -60,10 +65,10 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
       reply.callNotFound()
       return reply
     }
-    const inside = relative(options.confinement.realRoot, verdict.realPath)
+    const inside = relative(verdict.root, verdict.realPath)
     // --follow-symlinks to a target outside the root: send follows the link itself.
-    if (inside.startsWith('..')) return reply.sendFile(relativePath, options.root)
-    return reply.sendFile(inside.split(sep).join('/'))
+    if (inside === '..' || inside.startsWith(`..${sep}`)) return reply.sendFile(relativePath, options.root)
+    return reply.sendFile(inside.split(sep).join('/'), verdict.root)
   }
 
   // send's size-and-mtime ETag is weak (W/) only by its choice; like nginx's,
