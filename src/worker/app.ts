@@ -42,7 +42,7 @@ export interface AppOptions {
   readonly securityHeaders?: SecurityHeaders
   /** In-memory cache of small files, bytes (default 64 MiB; 0 streams everything from disk). */
   readonly fileCacheBytes?: number
-  /** How old a cached answer may be before the disk is checked again (default 1 s). */
+  /** How old a cached answer may be before the disk is checked again (default 750 ms, static-files.ts). */
   readonly fileCacheRevalidateMs?: number
   /** Serve links whose targets lie outside the root (default false). */
   readonly followSymlinks?: boolean
