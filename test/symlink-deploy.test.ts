@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { chmodSync, mkdirSync, realpathSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
-import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import t, { type Test } from 'tap'
@@ -10,6 +9,7 @@ import { tempDir } from './helpers/certificates.js'
 import { devCa } from './helpers/https-client.js'
 import { RawHttp1Connection } from './helpers/raw-http1.js'
 import { startSeraph, type SeraphProcess } from './helpers/seraph-process.js'
+import { connectToEachWorker, openHttp1, openHttp2, openSession, type Answer, type WorkerConnection } from './helpers/worker-connections.js'
 
 // A deploy as blog owners do it (and as nginx and Caddy serve it): --root is
 // a link, `current -> releases/1`; the next release is written beside it and
@@ -24,80 +24,6 @@ const giveUpMs = 5000
 // Larger than the file cache takes (1 MiB) and than loopback's socket
 // buffers: the download is still streaming from disk when the root moves.
 const bigFileBytes = 32 * 1024 * 1024
-
-interface Answer { readonly status: number, readonly body: Buffer }
-
-/** One keep-alive connection (or HTTP/2 session) that a known worker accepted. */
-interface WorkerConnection {
-  readonly worker: number
-  get (path: string, headers?: Record<string, string>): Promise<Answer>
-  close (): void
-}
-
-type Opener = () => Promise<Omit<WorkerConnection, 'worker'>>
-
-const openHttp1: (port: number, ca: Buffer) => Opener = (port, ca) => async () => {
-  const connection = await RawHttp1Connection.open(port, ca)
-  return {
-    get: async (path, headers) => {
-      connection.send(path, headers)
-      const { status, body } = await connection.readResponse()
-      return { status, body }
-    },
-    close: () => connection.close()
-  }
-}
-
-function openSession (port: number, ca: Buffer): Promise<ClientHttp2Session> {
-  const session = connect(`https://localhost:${port}`, { ca, host: '127.0.0.1' } as never)
-  session.on('error', () => {})
-  return once(session, 'connect').then(() => session)
-}
-
-function readStream (stream: ClientHttp2Stream): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    let status = 0
-    const chunks: Buffer[] = []
-    stream.on('response', (headers) => { status = Number(headers[':status']) })
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-    stream.on('end', () => resolve({ status, body: Buffer.concat(chunks) }))
-    stream.on('error', reject)
-  })
-}
-
-const openHttp2: (port: number, ca: Buffer) => Opener = (port, ca) => async () => {
-  const session = await openSession(port, ca)
-  return {
-    get: (path, headers = {}) => {
-      const stream = session.request({ ':path': path, ...headers })
-      stream.end()
-      return readStream(stream)
-    },
-    close: () => session.destroy()
-  }
-}
-
-/**
- * One connection to each of `workers` workers: they share one accept queue,
- * so connections are opened a few at a time until each worker took one.
- */
-async function connectToEachWorker (t: Test, open: Opener, workers: number): Promise<WorkerConnection[]> {
-  const byWorker = new Map<number, WorkerConnection>()
-  for (let round = 0; round < 20 && byWorker.size < workers; round++) {
-    const opened = await Promise.all(Array.from({ length: 4 }, open))
-    for (const connection of opened) {
-      const { worker } = JSON.parse((await connection.get('/healthz')).body.toString()) as { worker: number }
-      if (byWorker.has(worker)) {
-        connection.close()
-      } else {
-        byWorker.set(worker, { worker, ...connection })
-        t.teardown(() => connection.close())
-      }
-    }
-  }
-  if (byWorker.size < workers) throw new Error(`reached ${byWorker.size} of ${workers} workers`)
-  return [...byWorker.values()]
-}
 
 interface Expectation {
   readonly path: string
