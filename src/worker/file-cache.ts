@@ -14,7 +14,7 @@ const gzipAsync = promisify(gzip)
 
 /** A small file held in memory with everything a response needs, computed once per version. */
 export interface CachedFile {
-  /** Path below the root, for @fastify/static's sendFile (ranges). */
+  /** Path below the root as asked for (links unresolved): its cache policy, log lines. */
   readonly relativePath: string
   /** Where it was read from, symbolic links unresolved: checked again before a range is streamed. */
   readonly fsPath: string
@@ -35,7 +35,7 @@ export interface CachedFile {
 export type Resolution =
   | { readonly kind: 'file', readonly file: CachedFile }
   /** Too large to cache: streamed by @fastify/static. */
-  | { readonly kind: 'large', readonly relativePath: string, readonly fsPath: string, readonly mtimeMs: number, readonly size: number }
+  | { readonly kind: 'large', readonly fsPath: string, readonly mtimeMs: number, readonly size: number }
   /** A directory asked for without its trailing slash: one 301 to it. */
   | { readonly kind: 'redirect' }
   | { readonly kind: 'missing' }
@@ -220,7 +220,7 @@ export class FileCache {
       if (stats.isDirectory()) return { resolution: { kind: 'redirect' }, checkedAt: now, fsPath, realPath }
       const relativePath = fsPath.slice(this.#options.root.length).split(sep).join('/')
       if (stats.size > this.#options.maxFileBytes) {
-        return { resolution: { kind: 'large', relativePath, fsPath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath, realPath }
+        return { resolution: { kind: 'large', fsPath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath, realPath }
       }
       const file = await this.#read(fsPath, realPath, relativePath, stats.mtimeMs)
       if (file === undefined) continue

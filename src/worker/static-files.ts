@@ -5,7 +5,7 @@ import { cacheControlFor } from './cache-policy.js'
 import { FileCache, type CachedFile } from './file-cache.js'
 import type { CachedResponses } from './cached-response.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
-import { relative, sep } from 'node:path'
+import { parse, relative, sep } from 'node:path'
 import { splitQuery } from '../shared/request-target.js'
 
 /**
@@ -68,7 +68,7 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
   // the time send opens it: a root that moves in between still leads to the
   // file that was checked (the old release's, like a download in flight),
   // never to its namesake in another tree unchecked.
-  const sendFromDisk = async (reply: FastifyReply, urlPath: string, fsPath: string, relativePath: string): Promise<FastifyReply> => {
+  const sendFromDisk = async (reply: FastifyReply, urlPath: string, fsPath: string): Promise<FastifyReply> => {
     const verdict = await options.confinement.check(fsPath)
     if (!verdict.allowed) {
       options.onRefused?.(urlPath, verdict.reason)
@@ -76,9 +76,11 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
       return reply
     }
     const inside = relative(verdict.root, verdict.realPath)
-    // --follow-symlinks to a target outside the root: send follows the link itself.
-    if (inside === '..' || inside.startsWith(`..${sep}`)) return reply.sendFile(relativePath, options.root)
-    return reply.sendFile(inside.split(sep).join('/'), verdict.root)
+    // --follow-symlinks to a target outside the root: its real path too,
+    // below the file system's root, rather than the links followed again
+    // at the open (in a tree that may have moved to another release since).
+    const base = inside === '..' || inside.startsWith(`..${sep}`) ? parse(verdict.realPath).root : verdict.root
+    return reply.sendFile(relative(base, verdict.realPath).split(sep).join('/'), base)
   }
 
   // send's size-and-mtime ETag is weak (W/) only by its choice; like nginx's,
@@ -105,9 +107,9 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
       case 'redirect':
         return reply.redirect(`${rawPath}/${query}`, 301)
       case 'large':
-        return sendFromDisk(reply, urlPath, resolution.fsPath, resolution.relativePath)
+        return sendFromDisk(reply, urlPath, resolution.fsPath)
       case 'file':
-        if (request.headers.range !== undefined) return sendFromDisk(reply, urlPath, resolution.file.fsPath, resolution.file.relativePath)
+        if (request.headers.range !== undefined) return sendFromDisk(reply, urlPath, resolution.file.fsPath)
         return sendCached(request, reply, resolution.file, options.responses)
     }
   }
