@@ -15,6 +15,7 @@ import { registerSecurityHeaders } from './security-headers.js'
 import { registerStaticFiles } from './static-files.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 import { RootConfinement, type Refusal } from './root-confinement.js'
+import { watchRoot } from './root-watch.js'
 import { withFastPath } from './fast-path.js'
 import { installHttp2FastPath } from './http2-fast-path.js'
 import { CachedResponses } from './cached-response.js'
@@ -41,7 +42,7 @@ export interface AppOptions {
   readonly securityHeaders?: SecurityHeaders
   /** In-memory cache of small files, bytes (default 64 MiB; 0 streams everything from disk). */
   readonly fileCacheBytes?: number
-  /** How old a cached answer may be before the disk is checked again (default 1 s). */
+  /** How old a cached answer may be before the disk is checked again (default 750 ms, static-files.ts). */
   readonly fileCacheRevalidateMs?: number
   /** Serve links whose targets lie outside the root (default false). */
   readonly followSymlinks?: boolean
@@ -142,7 +143,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
 
   const confinement = new RootConfinement({ root: options.root, followSymlinks: options.followSymlinks ?? false, privatePaths: options.privatePaths ?? [] })
   const onRefused = refusalLogger(options.logger)
-  const notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
+  let notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
   app.setNotFoundHandler((_request, reply) => {
     reply.code(404).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(notFoundPage)
   })
@@ -166,6 +167,18 @@ export async function buildApp (options: AppOptions): Promise<App> {
     onStaleTwin: (path) => options.logger.warn({ path }, 'precompressed file does not hold its original (stale?): ignored, compressing the original'),
     cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
     ...(options.fileCacheRevalidateMs === undefined ? {} : { revalidateMs: options.fileCacheRevalidateMs })
+  })
+  // A deploy by symlink swap: the cache drops itself (file-cache.ts); the 404
+  // page is the new release's too. Read synchronously, once per deploy, so
+  // no 404 answered after the move carries the old page.
+  confinement.onMove((from, to) => {
+    notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
+    options.logger.info({ root: options.root, from, to }, 'root moved: serving the new tree, file cache dropped')
+  })
+  const stopWatchingRoot = watchRoot(confinement)
+  app.addHook('onClose', (_instance, done) => {
+    stopWatchingRoot()
+    done()
   })
 
   // Cached small files are answered before Fastify's request handler.

@@ -31,8 +31,10 @@ export async function readTwin (fsPath: string, body: Buffer, encoding: TwinEnco
   const stats = await stat(path).catch(() => undefined)
   // Not smaller than the file: nothing to gain by sending it.
   if (stats === undefined || !stats.isFile() || stats.size >= body.length) return undefined
-  if (!(await confinement.check(path)).allowed) return undefined
-  const bytes = await readFile(path).catch(() => undefined)
+  const verdict = await confinement.check(path)
+  if (!verdict.allowed) return undefined
+  // The checked real path, not the link again (as for the file, file-cache.ts).
+  const bytes = await readFile(verdict.realPath).catch(() => undefined)
   if (bytes === undefined) return undefined
   const options = { maxOutputLength: body.length + 1 }
   const decoded = await (encoding === 'br' ? brotliDecompressAsync(bytes, options) : gunzipAsync(bytes, options)).catch(() => undefined)
