@@ -54,6 +54,10 @@ const maxRememberedPaths = 10_000
  * they say about a path is computed at its first request and remembered
  * until the files change, so a cached page stays a lookup on the fast
  * paths. Without either file, `active` is false and nothing is looked up.
+ *
+ * The files are watched here rather than held in the FileCache: it would
+ * keep, compress and serve them, and it checks an entry only when a request
+ * asks for it; a timer applies a change with no request, on idle workers too.
  */
 export class SiteRules {
   readonly #options: SiteRulesOptions
