@@ -1,7 +1,7 @@
 import t from 'tap'
 import { parseHeaders } from '../src/worker/site-rules/parse-headers.js'
 import { parseRedirects, type RedirectRule } from '../src/worker/site-rules/parse-redirects.js'
-import { compilePattern, substitute } from '../src/worker/site-rules/path-pattern.js'
+import { compilePattern, matchDynamic, substitute } from '../src/worker/site-rules/path-pattern.js'
 
 // The parsers of `_redirects` and `_headers` (src/worker/site-rules/), fed
 // the examples of Netlify's and Cloudflare Pages' documentation and the
@@ -24,6 +24,7 @@ t.test('path patterns: static keys, splats, placeholders, trailing slashes', asy
   t.same(inner, { kind: 'dynamic', regex: /^\/(.*)\.jpg\/?$/u, names: ['splat'] })
   const placeholders = compilePattern('/news/:year/:month/:date/:slug/')
   t.same(placeholders, { kind: 'dynamic', regex: /^\/news\/([^/]+)\/([^/]+)\/([^/]+)\/([^/]+)\/?$/u, names: ['year', 'month', 'date', 'slug'] })
+  t.same(compilePattern('/:year-:slug.html'), { kind: 'dynamic', regex: /^\/([^/-]+)-([^/.]+)\.html\/?$/u, names: ['year', 'slug'] }, 'a placeholder stops at the character that follows it')
   t.equal(compilePattern('blog'), 'the path must start with "/" (rules for another host are not supported)')
   t.equal(compilePattern('/a/*/b/*'), 'more than one "*" in the path')
   t.equal(compilePattern('/:a/:a'), 'a placeholder name used twice in the path')
@@ -37,6 +38,19 @@ t.test('path patterns: static keys, splats, placeholders, trailing slashes', asy
     t.notOk(splat.regex.test('/blogger'))
   }
   if (typeof inner !== 'string' && inner.kind === 'dynamic') t.notOk(inner.regex.test('/photoxjpg'), 'the dot is literal')
+})
+
+t.test('a path that does not match fails in linear time, however many placeholders share a segment', async (t) => {
+  const pattern = compilePattern('/:a-:b-:c-:d-:e-:f')
+  if (typeof pattern === 'string' || pattern.kind !== 'dynamic') throw new Error('not dynamic')
+  // Greedy `([^/]+)` groups would try every way to place five dashes among
+  // a thousand: C(1000, 5) ≈ 8·10^12 steps.
+  const path = '/' + 'a-'.repeat(1000) + '/x'
+  const started = performance.now()
+  t.equal(matchDynamic(pattern, path), undefined)
+  t.ok(performance.now() - started < 1000, `failed in ${(performance.now() - started).toFixed(1)} ms`)
+  t.same(matchDynamic(pattern, '/1-2-3-4-5-six-and-more'), new Map([['a', '1'], ['b', '2'], ['c', '3'], ['d', '4'], ['e', '5'], ['f', 'six-and-more']]))
+  t.equal(matchDynamic(pattern, '/1-2-3-4-5-' + 'x'.repeat(2048)), undefined, 'past 2,048 characters only static rules apply')
 })
 
 t.test('substitution percent-encodes values: a splat segment by segment', async (t) => {

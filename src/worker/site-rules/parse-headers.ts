@@ -15,6 +15,7 @@ export interface HeaderBlock {
   readonly substitutes: boolean
 }
 
+/** The usable blocks of a file and the lines skipped, with why. */
 export interface ParsedHeaders {
   readonly blocks: readonly HeaderBlock[]
   readonly problems: readonly LineProblem[]

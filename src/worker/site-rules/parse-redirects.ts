@@ -26,6 +26,7 @@ export interface RedirectRule {
   readonly external: boolean
 }
 
+/** The usable rules of a file and the lines skipped, with why. */
 export interface ParsedRedirects {
   readonly rules: readonly RedirectRule[]
   readonly problems: readonly LineProblem[]

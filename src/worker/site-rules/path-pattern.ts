@@ -23,6 +23,7 @@ export interface DynamicPattern {
   readonly names: readonly string[]
 }
 
+/** A FROM or `_headers` path, compiled. */
 export type PathPattern = StaticPattern | DynamicPattern
 
 /** `:name` in a pattern or a template (Cloudflare's definition). */
@@ -74,7 +75,12 @@ function dynamicRegex (path: string): { regex: RegExp, names: string[] } {
       source += '(.*)'
     } else {
       names.push(m[1] as string)
-      source += '([^/]+)'
+      // Up to the next slash, or to the literal character that follows it
+      // in the segment (`/:year-:slug`: the year stops at the first "-"):
+      // one way to match, so a path that does not match fails in linear
+      // time, however many placeholders a segment holds.
+      const next = body[m.index + m[0].length]
+      source += next === undefined || next === '/' || next === ':' || next === '*' ? '([^/]+)' : `([^/${next.replace(/[\\\]]/u, '\\$&')}]+)`
     }
     last = m.index + m[0].length
   }
@@ -90,8 +96,17 @@ function escape (text: string): string {
   return text.replace(syntaxCharacter, '\\$&')
 }
 
+/**
+ * Longest path tried against dynamic patterns: a splat followed by more of
+ * the pattern tries each place the splat could end, so a match costs up to
+ * the square of the path's length; past this many characters (no page of a
+ * blog has such a path) only static rules apply.
+ */
+export const maxDynamicPathLength = 2048
+
 /** The captures of `regex` on `path` by name (`splat` '' when a folder splat matched the folder), or undefined. */
 export function matchDynamic (pattern: DynamicPattern, path: string): Map<string, string> | undefined {
+  if (path.length > maxDynamicPathLength) return undefined
   const m = pattern.regex.exec(path)
   if (m === null) return undefined
   const params = new Map<string, string>()

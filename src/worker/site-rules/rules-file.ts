@@ -11,6 +11,7 @@ export interface FileVersion {
   readonly realPath: string
 }
 
+/** A rules file as a check finds it. */
 export type FileState =
   | { readonly kind: 'absent' }
   /** A link out of the root, or to a private path: treated as absent, with one warning. */
@@ -27,6 +28,7 @@ export async function fileState (fsPath: string, confinement: RootConfinement): 
   return { kind: 'present', version: { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino, realPath: verdict.realPath } }
 }
 
+/** True when both are known and nothing that tells versions apart differs. */
 export function sameVersion (a: FileVersion | undefined, b: FileVersion | undefined): boolean {
   return a !== undefined && b !== undefined && a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino && a.realPath === b.realPath
 }
