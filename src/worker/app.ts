@@ -21,6 +21,8 @@ import { installHttp2FastPath } from './http2-fast-path.js'
 import { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { secureContextOptions, type TlsMaterial } from './tls/tls-options.js'
+import { SiteRules } from './site-rules/site-rules.js'
+import { registerRuleHeaders } from './site-rules/rule-headers.js'
 
 export interface AppOptions {
   /** Directory of static files to serve. */
@@ -123,6 +125,18 @@ export async function buildApp (options: AppOptions): Promise<App> {
     reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'invalid path' })
   })
 
+  const confinement = new RootConfinement({ root: options.root, followSymlinks: options.followSymlinks ?? false, privatePaths: options.privatePaths ?? [] })
+  // The site's _redirects and _headers, read before the first request and
+  // checked as often as cached files are; their headers hook goes before
+  // the drain rule's, whose `connection: close` comes last on every path.
+  const rules = new SiteRules({ root: options.root, confinement, logger: options.logger, checkIntervalMs: options.fileCacheRevalidateMs ?? 1000 })
+  await rules.start()
+  app.addHook('onClose', (_instance, done) => {
+    rules.stop()
+    done()
+  })
+  registerRuleHeaders(app, rules)
+
   const isDraining = options.isDraining
   if (isDraining !== undefined) {
     app.addHook('onSend', (request, reply, payload, done) => {
@@ -141,7 +155,6 @@ export async function buildApp (options: AppOptions): Promise<App> {
     return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], message: error.message })
   })
 
-  const confinement = new RootConfinement({ root: options.root, followSymlinks: options.followSymlinks ?? false, privatePaths: options.privatePaths ?? [] })
   const onRefused = refusalLogger(options.logger)
   let notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
   app.setNotFoundHandler((_request, reply) => {
@@ -165,6 +178,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     confinement,
     onRefused,
     onStaleTwin: (path) => options.logger.warn({ path }, 'precompressed file does not hold its original (stale?): ignored, compressing the original'),
+    rules,
     cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
     ...(options.fileCacheRevalidateMs === undefined ? {} : { revalidateMs: options.fileCacheRevalidateMs })
   })
@@ -189,6 +203,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     cache,
     logger: options.logger,
     responses,
+    rules,
     ...(options.isDraining === undefined ? {} : { isDraining: options.isDraining }),
     ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
   }, fastifyHandler))
@@ -198,6 +213,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     cache,
     logger: options.logger,
     responses,
+    rules,
     ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
   })
   // Still correct without it (the compat layer answers), only slower.

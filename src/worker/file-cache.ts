@@ -63,6 +63,8 @@ export interface FileCacheOptions {
   readonly onRefused?: (urlPath: string, reason: Refusal) => void
   /** Told about each compressed twin (`/x.html.br`, relative to the root) that does not hold its file: ignored. */
   readonly onStaleTwin?: (relativePath: string) => void
+  /** Files in the root that are never served, by path or real path: the site's rules files (site-rules/). */
+  readonly unserved?: (fsPath: string, realPath: string) => boolean
 }
 
 const compressibleTypes = /^(?:text\/|application\/(?:javascript|json|xml|rss\+xml|atom\+xml|manifest\+json)|image\/svg\+xml)/
@@ -217,6 +219,7 @@ export class FileCache {
         return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
       }
       const { realPath } = verdict
+      if (this.#options.unserved?.(fsPath, realPath) === true) continue
       if (stats.isDirectory()) return { resolution: { kind: 'redirect' }, checkedAt: now, fsPath, realPath }
       const relativePath = fsPath.slice(this.#options.root.length).split(sep).join('/')
       if (stats.size > this.#options.maxFileBytes) {

@@ -2,11 +2,12 @@ import fastifyStatic from '@fastify/static'
 import { mime } from '@fastify/send'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { cacheControlFor } from './cache-policy.js'
-import { FileCache, type CachedFile } from './file-cache.js'
+import { FileCache, type CachedFile, type Resolution } from './file-cache.js'
 import type { CachedResponses } from './cached-response.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
 import { parse, relative, sep } from 'node:path'
 import { splitQuery } from '../shared/request-target.js'
+import type { RuleOutcome, SiteRules } from './site-rules/site-rules.js'
 
 /**
  * How old a cached answer may be before it is checked against the disk. The
@@ -30,6 +31,8 @@ export interface StaticFilesOptions {
   readonly onStaleTwin?: (relativePath: string) => void
   /** Answers for files in memory, shared with the fast path (fast-path.ts). */
   readonly responses: CachedResponses
+  /** The site's `_redirects` (its `_headers` are applied by site-rules/rule-headers.ts); its two files are never served. */
+  readonly rules?: SiteRules
 }
 
 /**
@@ -59,7 +62,8 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
     revalidateMs: options.revalidateMs ?? defaultRevalidateMs,
     confinement: options.confinement,
     ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
-    ...(options.onStaleTwin === undefined ? {} : { onStaleTwin: options.onStaleTwin })
+    ...(options.onStaleTwin === undefined ? {} : { onStaleTwin: options.onStaleTwin }),
+    ...(options.rules === undefined ? {} : { unserved: options.rules.isRulesFile.bind(options.rules) })
   })
 
   // The cache's answer may be up to `revalidateMs` old: check the link again
@@ -101,11 +105,17 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
     const { path: rawPath, query } = splitQuery(request.raw.url ?? '/')
     const urlPath = decodeURIComponent(rawPath)
     const resolution = await cache.resolve(urlPath)
+    const outcome = options.rules?.route(urlPath, query, resolution.kind !== 'missing')
+    if (outcome !== undefined) return answerRule(request, reply, outcome)
+    if (resolution.kind === 'redirect') return reply.redirect(`${rawPath}/${query}`, 301)
+    return serve(request, reply, urlPath, resolution)
+  }
+
+  const serve = (request: FastifyRequest, reply: FastifyReply, urlPath: string, resolution: Resolution): unknown => {
     switch (resolution.kind) {
       case 'missing':
-        return reply.callNotFound()
       case 'redirect':
-        return reply.redirect(`${rawPath}/${query}`, 301)
+        return reply.callNotFound()
       case 'large':
         return sendFromDisk(reply, urlPath, resolution.fsPath)
       case 'file':
@@ -113,6 +123,20 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
         return sendCached(request, reply, resolution.file, options.responses)
     }
   }
+
+  // A rule's answer (site-rules/): a redirect, or the file TO names —
+  // looked up like any path, so the root's confinement and the rules files'
+  // privacy hold for it too — with status 200, or 404 for a page. A TO that
+  // is a folder serves its index.html.
+  const answerRule = async (request: FastifyRequest, reply: FastifyReply, outcome: RuleOutcome): Promise<unknown> => {
+    if (outcome.kind === 'redirect') return reply.redirect(outcome.location, outcome.status)
+    let target = await cache.resolve(outcome.path)
+    if (target.kind === 'redirect') target = await cache.resolve(`${outcome.path}/`)
+    if (outcome.kind === 'rewrite') return serve(request, reply, outcome.path, target)
+    if (target.kind !== 'file') return reply.callNotFound()
+    return reply.code(404).type(target.file.contentType).header('cache-control', 'no-cache').send(target.file.body)
+  }
+
   // HEAD is routed here itself rather than through Fastify's generated HEAD
   // route, whose onSend hook (fastify/lib/head-route.js) gives any bodiless
   // answer `content-length: 0`, a 304 too: RFC 9110 §8.6 allows a 304's
