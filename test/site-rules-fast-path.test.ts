@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { Agent, request } from 'undici'
 import { buildApp } from '../src/worker/app.js'
 import { ensureDevCertificate } from '../src/primary/certificates.js'
-import { devCertDir } from '../src/shared/package-info.js'
+import { devCertDir } from '../src/shared/state-dir.js'
 import { pino } from 'pino'
 
 // `_headers` and forced `_redirects` rules on the fast paths (fast-path.ts,
@@ -35,7 +35,7 @@ async function setup (t: Test) {
       ].join('\n')
     }
   })
-  const dev = await ensureDevCertificate(devCertDir)
+  const dev = await ensureDevCertificate(devCertDir(process.env))
   const app = await buildApp({
     root: join(dir, 'site'),
     logger: pino({ level: 'silent' }),
