@@ -8,6 +8,7 @@ import { proxyProtocolConfig, type ProxyProtocolConfig } from './proxy-options.j
 import { defaultContentSecurityPolicy, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
 import { bundledPublicDir } from '../shared/package-info.js'
 import { tlsPolicy, type TlsPolicy } from '../shared/tls-policy.js'
+import { tlsGroups } from '../shared/tls-groups.js'
 
 /** Everything the primary needs to run, validated. */
 export interface Config {
@@ -42,7 +43,7 @@ export interface Config {
   readonly redirectPort: number | undefined
   /** --proxy-protocol and its --trusted-proxy list; `undefined` when off. */
   readonly proxyProtocol: ProxyProtocolConfig
-  /** Ciphers and oldest protocol of every TLS context; checked here, in the primary. */
+  /** Ciphers, oldest protocol and key exchange groups of every TLS context; checked here, in the primary. */
   readonly tlsPolicy: TlsPolicy
 }
 
@@ -155,7 +156,8 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
   return {
     tls,
     tlsPolicy: tlsPolicy(label('tlsCiphers'), text('tlsCiphers'),
-      choice('tlsMinVersion', label('tlsMinVersion'), text('tlsMinVersion'), '1.2') === '1.3' ? 'TLSv1.3' : 'TLSv1.2'),
+      choice('tlsMinVersion', label('tlsMinVersion'), text('tlsMinVersion'), '1.2') === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+      tlsGroups(label('tlsGroups'), text('tlsGroups'))),
     http2: !switchValue(label('noHttp2'), values.noHttp2),
     followSymlinks: switchValue(label('followSymlinks'), values.followSymlinks),
     hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge')),

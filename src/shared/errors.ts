@@ -44,7 +44,8 @@ export const errorMessages = {
   SERAPH_ERR_STORE_INCOMPLETE: '%s needs %s: everything seraph shares is encrypted with that key',
   SERAPH_ERR_STORE_KEY_UNREADABLE: '%s %s: cannot read the file (%s)',
   SERAPH_ERR_STORE_KEY_INVALID: '%s %s: holds %d bytes, expected 32 bytes or 64 hex digits (make one with: openssl rand 32 > store.key)',
-  SERAPH_ERR_TLS_CIPHERS_INVALID: '%s "%s": OpenSSL selects no cipher with it (%s); `openssl ciphers -v ALL` lists the names'
+  SERAPH_ERR_TLS_CIPHERS_INVALID: '%s "%s": OpenSSL selects no cipher with it (%s); `openssl ciphers -v ALL` lists the names',
+  SERAPH_ERR_TLS_GROUP_UNKNOWN: '%s "%s": not a key exchange group of this OpenSSL (%s), which offers %s'
 } as const
 
 export type SeraphErrorCode = keyof typeof errorMessages
