@@ -17,6 +17,8 @@ export interface AcmeConfig {
   readonly ca: string | undefined
   readonly challenge: AcmeChallengeType
   readonly stateDir: string
+  /** --acme-profile: sent in every new order (acme-profile.ts); `undefined`: the CA's default. */
+  readonly profile?: string | undefined
 }
 
 export const letsEncryptProduction = 'https://acme-v02.api.letsencrypt.org/directory'
@@ -29,6 +31,7 @@ interface RawAcme {
   readonly caFile: string | undefined
   readonly challenge: string | undefined
   readonly stateDir: string | undefined
+  readonly profile: string | undefined
   /** --redirect-port is set: HTTP-01 can be answered. */
   readonly redirectPort: boolean
 }
@@ -57,6 +60,8 @@ export function acmeConfig (raw: RawAcme, flag: (name: OptionName) => string, cw
   }
   if (raw.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(raw.email)) throw new SeraphError('SERAPH_ERR_ACME_EMAIL_INVALID', flag('acmeEmail'), raw.email)
   if (raw.challenge === 'http-01' && !raw.redirectPort) throw new SeraphError('SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT', flag('acmeChallenge'))
+  const profile = raw.profile?.trim()
+  if (profile === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', flag('acmeProfile'))
   const stateBase = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state')
   return {
     domains,
@@ -64,7 +69,8 @@ export function acmeConfig (raw: RawAcme, flag: (name: OptionName) => string, cw
     email: raw.email,
     ca: raw.caFile === undefined ? undefined : readCa(flag('acmeCa'), resolve(cwd, raw.caFile)),
     challenge: (raw.challenge as AcmeChallengeType | undefined) ?? (raw.redirectPort ? 'http-01' : 'tls-alpn-01'),
-    stateDir: raw.stateDir === undefined ? join(stateBase, 'seraph') : resolve(cwd, raw.stateDir)
+    stateDir: raw.stateDir === undefined ? join(stateBase, 'seraph') : resolve(cwd, raw.stateDir),
+    ...(profile === undefined ? {} : { profile })
   }
 }
 

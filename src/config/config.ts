@@ -181,6 +181,7 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
       caFile: text('acmeCa'),
       challenge: text('acmeChallenge') === undefined ? undefined : choice('acmeChallenge', label('acmeChallenge'), text('acmeChallenge'), 'http-01'),
       stateDir: text('stateDir'),
+      profile: text('acmeProfile'),
       redirectPort: text('redirectPort') !== undefined
     }, label, cwd, env),
     store: storeConfig(text('store'), text('storeKeyFile'), label, cwd),

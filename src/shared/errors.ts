@@ -37,6 +37,7 @@ export const errorMessages = {
   SERAPH_ERR_ACME_DIRECTORY_INVALID: '%s "%s": not an http(s) URL',
   SERAPH_ERR_ACME_EMAIL_INVALID: '%s "%s": not an e-mail address',
   SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT: '%s http-01 needs --redirect-port (the challenge is answered there); use tls-alpn-01 without it',
+  SERAPH_ERR_ACME_PROFILE_UNKNOWN: '--acme-profile "%s": the certificate authority at %s does not offer it; it offers %s',
   SERAPH_ERR_STATE_DIR: '--state-dir %s: cannot use it (%s)',
   SERAPH_ERR_TRUSTED_PROXY_INVALID: '%s "%s": not an IP address or CIDR block (like 10.0.0.0/8 or 2001:db8::/32)',
   SERAPH_ERR_PROXY_PROTOCOL_INCOMPLETE: '%s needs %s: a PROXY header is only believed from a trusted proxy',

@@ -1,6 +1,7 @@
 import { Client, crypto as acmeCrypto } from 'acme-client'
 import type { AcmeConfig } from '../../config/acme-config.js'
 import type { Logger } from '../../shared/logger.js'
+import type { AcmeProfile } from './acme-profile.js'
 import type { CertificateStorage } from './certificate-storage.js'
 import type { ChallengeRegistry } from './challenge-registry.js'
 import type { FleetChallenges } from './fleet-challenges.js'
@@ -19,17 +20,20 @@ export class AcmeOrderer {
   readonly #storage: CertificateStorage
   readonly #challenges: ChallengeRegistry
   readonly #fleet: FleetChallenges | undefined
+  readonly #profile: AcmeProfile | undefined
   #client: Client | undefined
 
-  constructor (config: AcmeConfig, log: Logger, storage: CertificateStorage, challenges: ChallengeRegistry, fleet: FleetChallenges | undefined) {
+  constructor (config: AcmeConfig, log: Logger, storage: CertificateStorage, challenges: ChallengeRegistry, fleet: FleetChallenges | undefined, profile?: AcmeProfile) {
     this.#config = config
     this.#log = log
     this.#storage = storage
     this.#challenges = challenges
     this.#fleet = fleet
+    this.#profile = profile
   }
 
   async order (name: string): Promise<StoredCertificate> {
+    await this.#profile?.ensure()
     const client = await this.#account()
     const [key, csr] = await acmeCrypto.createCsr({ commonName: name, altNames: [name] }, await acmeCrypto.createPrivateEcdsaKey())
     const type = this.#config.challenge
@@ -67,6 +71,7 @@ export class AcmeOrderer {
     if (created) this.#log.info({ stateDir: this.#storage.local.root, ...(this.#storage.store === undefined ? {} : { shared: true }) }, 'ACME account key created')
     // Polls an order or challenge from 0.5 s, doubling, for about a minute.
     const client = new Client({ directoryUrl: this.#config.directoryUrl, accountKey: pem, backoffMin: 500, backoffMax: 10_000, backoffAttempts: 10 })
+    addOrderFields(client, this.#profile?.name)
     // A key this host did not just create may be registered already (by another
     // host of the fleet, or an earlier run): look the account up. Left to
     // auto(), acme-client registers again and, on the CA's 200, posts an update
@@ -80,4 +85,15 @@ export class AcmeOrderer {
     this.#client = client
     return client
   }
+}
+
+/**
+ * acme-client 5.4's auto() places the order itself, with `dns` identifiers
+ * and nothing else: its createOrder is wrapped to add what auto() cannot say,
+ * the profile (draft-ietf-acme-profiles §4), as seraph adds ARI beside it.
+ */
+function addOrderFields (client: Client, profile: string | undefined): void {
+  if (profile === undefined) return
+  const createOrder = client.createOrder.bind(client)
+  client.createOrder = async (data) => await createOrder({ ...data, profile } as typeof data)
 }
