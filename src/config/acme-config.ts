@@ -3,13 +3,14 @@ import { isIP } from 'node:net'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { SeraphError } from '../shared/errors.js'
+import { canonicalIp } from '../shared/ip-address.js'
 import type { OptionName } from './options.js'
 
 export type AcmeChallengeType = 'http-01' | 'tls-alpn-01'
 
 /** Automatic certificates (--domain and the --acme-* flags), validated. */
 export interface AcmeConfig {
-  /** Lower-case, unique, in the order given. */
+  /** Lower-case, unique, in the order given; IP addresses (RFC 8738) in canonicalIp()'s spelling. */
   readonly domains: readonly string[]
   readonly directoryUrl: string
   readonly email: string | undefined
@@ -50,8 +51,10 @@ export function acmeConfig (raw: RawAcme, flag: (name: OptionName) => string, cw
   if (raw.domains.length === 0) return undefined
   const domains: string[] = []
   for (const given of raw.domains) {
-    const name = given.trim().toLowerCase().replace(/\.$/, '')
-    if (!isDomainName(name)) throw new SeraphError('SERAPH_ERR_DOMAIN_INVALID', flag('domain'), given)
+    // An IP address gets an `ip` identifier (RFC 8738; Let's Encrypt issues
+    // them with the shortlived profile); public CAs refuse private ranges.
+    const name = canonicalIp(given.trim()) ?? given.trim().toLowerCase().replace(/\.$/, '')
+    if (!isDomainName(name) && canonicalIp(name) === undefined) throw new SeraphError('SERAPH_ERR_DOMAIN_INVALID', flag('domain'), given)
     if (!domains.includes(name)) domains.push(name)
   }
   const directoryUrl = raw.directory ?? letsEncryptProduction

@@ -33,7 +33,7 @@ export const errorMessages = {
   SERAPH_ERR_ADMIN_LISTEN_FAILED: '--admin-port %d: cannot listen on 127.0.0.1 (%s)',
   SERAPH_ERR_WORKER_START: 'worker %d could not start: %s',
   SERAPH_ERR_CRASH_LOOP: 'workers keep dying at start-up: %d failed in a row, the last %s',
-  SERAPH_ERR_DOMAIN_INVALID: '%s "%s": not a domain name a certificate authority can issue for (like example.org: no IP address, no wildcard, no empty name)',
+  SERAPH_ERR_DOMAIN_INVALID: '%s "%s": not a domain name or IP address a certificate authority can issue for (like example.org or 203.0.113.7: no wildcard, no empty name)',
   SERAPH_ERR_ACME_DIRECTORY_INVALID: '%s "%s": not an http(s) URL',
   SERAPH_ERR_ACME_EMAIL_INVALID: '%s "%s": not an e-mail address',
   SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT: '%s http-01 needs --redirect-port (the challenge is answered there); use tls-alpn-01 without it',

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { setLogger } from 'acme-client'
 import type { AcmeConfig } from '../../config/acme-config.js'
 import type { Logger } from '../../shared/logger.js'
@@ -145,9 +146,14 @@ export class AcmeService {
     this.#timers.clear()
   }
 
-  /** One entry per name, as the workers need it. */
+  /**
+   * One entry per name, as the workers need it. Addresses first: without
+   * --cert the first entry is what clients that send no server name get,
+   * and a client connecting to an IP address sends none (RFC 6066 §3).
+   */
   get certificates (): CertificateEntry[] {
-    return this.names.map((name) => {
+    const addressesFirst = [...this.names].sort((a, b) => Number(isIP(b) !== 0) - Number(isIP(a) !== 0))
+    return addressesFirst.map((name) => {
       const served = this.#served.get(name) as Served
       return { names: [name], serial: served.serial, cert: served.stored.chain, key: served.stored.key }
     })
