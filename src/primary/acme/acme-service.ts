@@ -1,4 +1,3 @@
-import { isIP } from 'node:net'
 import { setLogger } from 'acme-client'
 import type { AcmeConfig } from '../../config/acme-config.js'
 import type { Logger } from '../../shared/logger.js'
@@ -19,6 +18,7 @@ import type { NextStep } from './renewal-info.js'
 import { RenewalPlanner } from './renewal-planner.js'
 import { maxTimerMs, retryDelay } from './renewal-schedule.js'
 import type { StoredCertificate } from './state-store.js'
+import { addressesFirst } from './ip-identifier.js'
 import { describe, type Served } from './stored-certificate.js'
 import { temporaryCertificate } from './temporary-certificate.js'
 
@@ -152,8 +152,7 @@ export class AcmeService {
    * and a client connecting to an IP address sends none (RFC 6066 §3).
    */
   get certificates (): CertificateEntry[] {
-    const addressesFirst = [...this.names].sort((a, b) => Number(isIP(b) !== 0) - Number(isIP(a) !== 0))
-    return addressesFirst.map((name) => {
+    return addressesFirst(this.names).map((name) => {
       const served = this.#served.get(name) as Served
       return { names: [name], serial: served.serial, cert: served.stored.chain, key: served.stored.key }
     })

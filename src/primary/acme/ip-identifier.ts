@@ -5,6 +5,11 @@ export function identifierType (value: string): 'ip' | 'dns' {
   return isIP(value) === 0 ? 'dns' : 'ip'
 }
 
+/** `names` with the IP addresses first, each group in its order. */
+export function addressesFirst (names: readonly string[]): string[] {
+  return [...names.filter((name) => isIP(name) !== 0), ...names.filter((name) => isIP(name) === 0)]
+}
+
 /**
  * The server name a TLS-ALPN-01 validation of an IP address sends (RFC 8738
  * §6): an address cannot be SNI (RFC 6066 §3), so the CA sends its
