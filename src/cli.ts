@@ -99,7 +99,8 @@ async function main (): Promise<void> {
   // Scripts and operators wait for this line, so it is printed at any level
   // but silent (at info, whatever --log-level hides).
   const readyLog = log.isLevelEnabled('info') || config.logLevel === 'silent' ? log : log.child({}, { level: 'info' })
-  readyLog.info({ url, port, workers: config.workers, ...extra }, 'ready')
+  // The groups say whether this OpenSSL has the post-quantum one (tls-groups.ts).
+  readyLog.info({ url, port, workers: config.workers, tlsGroups: config.tlsPolicy.groups, ...extra }, 'ready')
   // pm2's wait_ready listens for this on the IPC channel it opened.
   process.send?.('ready')
   // systemd's Type=notify waits for this.

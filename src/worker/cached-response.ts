@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import { chooseEncoding, type Encoding } from './content-coding.js'
 import type { CachedFile } from './file-cache.js'
 import { applyEdit, type HeaderEdit } from './site-rules/header-edit.js'
 
@@ -10,7 +11,7 @@ import { applyEdit, type HeaderEdit } from './site-rules/header-edit.js'
  * rule stays in drain-rule.ts: it applies to every response, not only these.
  */
 
-export type Encoding = 'identity' | 'br' | 'gzip'
+export type { Encoding } from './content-coding.js'
 
 export interface CachedAnswer {
   readonly status: 200 | 304
@@ -127,7 +128,7 @@ export class CachedResponses {
 }
 
 function bodyOf (file: CachedFile, encoding: Encoding): Buffer {
-  // chooseEncoding picks br or gzip only when that variant exists.
+  // chooseEncoding picks a compressed encoding only when that variant exists.
   return encoding === 'identity' ? file.body : file[encoding] as Buffer
 }
 
@@ -141,23 +142,4 @@ export function isNotModified (request: IncomingHttpHeaders, file: CachedFile): 
   if (typeof since !== 'string') return false
   const date = Date.parse(since)
   return !Number.isNaN(date) && Math.floor(file.mtimeMs / 1000) * 1000 <= date
-}
-
-/** The smallest variant of `file` the client accepts: brotli, then gzip, then none. */
-export function chooseEncoding (file: CachedFile, acceptEncoding: string | undefined): Encoding {
-  if (acceptEncoding === undefined) return 'identity'
-  if (file.br !== undefined && accepts(acceptEncoding, 'br')) return 'br'
-  if (file.gzip !== undefined && accepts(acceptEncoding, 'gzip')) return 'gzip'
-  return 'identity'
-}
-
-/** True when `header` accepts `coding` with a non-zero q-value. */
-export function accepts (header: string, coding: string): boolean {
-  for (const part of header.split(',')) {
-    const [name, ...params] = part.trim().split(';')
-    if (name?.trim().toLowerCase() !== coding) continue
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
-    return q === undefined || Number(q.slice(2)) > 0
-  }
-  return false
 }

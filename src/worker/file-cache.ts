@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache'
 import { cacheControlFor } from './cache-policy.js'
 import { readTwin, twinSuffixes } from './precompressed.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
+import { compressZstd, zstdAvailable } from './zstd.js'
 
 const brotli = promisify(brotliCompress)
 const gzipAsync = promisify(gzip)
@@ -29,6 +30,8 @@ export interface CachedFile {
   readonly compressible: boolean
   br?: Buffer
   gzip?: Buffer
+  /** Only where this Node has zstd (zstd.ts). */
+  zstd?: Buffer
 }
 
 /** What a URL path resolves to on disk. */
@@ -73,7 +76,7 @@ const minCompressBytes = 256
 /**
  * Resolves URL paths to files (index.html for directories, `/a` → `a.html`
  * clean URLs, one redirect for a directory without its slash) and keeps small
- * files in memory with a strong ETag and their brotli and gzip variants,
+ * files in memory with a strong ETag and their brotli, gzip and zstd variants,
  * compressed once per version in the background — never per request.
  * Bounded by `maxBytes` (LRU); changes on disk are seen after `revalidateMs`.
  * When the root's real path moves (a deploy by symlink swap,
@@ -262,7 +265,7 @@ export class FileCache {
     const { body, fsPath } = file
     // Twins the site ships (precompressed.ts) first: checked, they cost a
     // decompression instead of a compression.
-    const [br, gz] = await Promise.all((['br', 'gzip'] as const).map(async (encoding) => {
+    const [br, gz, zst] = await Promise.all((['br', 'gzip', 'zstd'] as const).map(async (encoding) => {
       const twin = await readTwin(fsPath, body, encoding, this.#options.confinement)
       if (twin?.kind === 'stale') this.#options.onStaleTwin?.(file.relativePath + twinSuffixes[encoding])
       return twin?.kind === 'match' ? twin.bytes : undefined
@@ -273,6 +276,9 @@ export class FileCache {
     // the request path and is preferred once it is there.
     const gzipped = gz ?? await gzipAsync(body, { level: 9 }).catch(() => undefined)
     if (gzipped !== undefined && gzipped.length < body.length) file.gzip = gzipped
+    // zstd, like brotli, off the request path (level 19: zstd.ts).
+    if (zst !== undefined) file.zstd = zst
+    else if (zstdAvailable) compressZstd(body).then((compressed) => { if (compressed.length < body.length) file.zstd = compressed }, () => {})
     if (br !== undefined) {
       file.br = br
       return
@@ -286,5 +292,7 @@ function entrySize (entry: Entry): number {
   const { resolution } = entry
   if (resolution.kind !== 'file') return 256
   const { file } = resolution
-  return 512 + file.body.length + (file.br?.length ?? file.body.length) + (file.gzip?.length ?? file.body.length)
+  // A variant still being made counts as large as the file.
+  const zstd = file.zstd?.length ?? (zstdAvailable && file.compressible ? file.body.length : 0)
+  return 512 + file.body.length + (file.br?.length ?? file.body.length) + (file.gzip?.length ?? file.body.length) + zstd
 }
