@@ -11,6 +11,7 @@ import { processTree } from './cpu.mjs'
 import { findNginx, nginxArgs, nginxConfig, nginxVersion } from './nginx.mjs'
 import { freePort, startProcess, stopProcess, waitUntil } from './processes.mjs'
 import { reusePortMissing } from './reuse-port.mjs'
+import { rulesSite } from './site-rules-fixture.mjs'
 
 /**
  * @typedef {object} BenchContext
@@ -43,6 +44,8 @@ import { reusePortMissing } from './reuse-port.mjs'
  * @property {string | undefined} skipped why it cannot run here
  * @property {Protocol[]} protocols the scenarios it is measured in, by protocol
  *   (an HTTP/2 scenario needs h2 over ALPN; the HTTP/2 floors run only there)
+ * @property {string[]} [scenarios] only these scenarios (by id), for a
+ *   contender that answers one question (seraph-rules: the small pages)
  * @property {(ctx: BenchContext) => Promise<Running>} start
  */
 
@@ -73,15 +76,18 @@ async function noCounters () { return undefined }
  *   (`npm run bench:ab -- --node-options`: V8 flags against the defaults)
  * @param {Protocol[]} [protocols] the scenarios it runs in; seraph-1 is about
  *   new connections with N workers, where HTTP/1.1 is enough
+ * @param {{ label: string, scenarios: string[], root: (ctx: BenchContext) => string }} [site]
+ *   another root than ctx.root, in these scenarios only (seraph-rules)
  * @returns {Contender}
  */
-function seraph (id, workers, nodeOptions = undefined, protocols = workers === 1 ? ['h1'] : ['h1', 'h2']) {
+function seraph (id, workers, nodeOptions = undefined, protocols = workers === 1 ? ['h1'] : ['h1', 'h2'], site = undefined) {
   return {
     id,
-    label: `seraph (${workers} worker${workers === 1 ? '' : 's'}${nodeOptions === undefined ? '' : `, NODE_OPTIONS=${nodeOptions}`})`,
-    description: `node dist/src/cli.js --workers ${workers}, access log on (to a file), from a copy of dist/ taken at the start`,
+    label: `seraph (${workers} worker${workers === 1 ? '' : 's'}${nodeOptions === undefined ? '' : `, NODE_OPTIONS=${nodeOptions}`}${site === undefined ? '' : `, ${site.label}`})`,
+    description: `node dist/src/cli.js --workers ${workers}, access log on (to a file), from a copy of dist/ taken at the start${site === undefined ? '' : `; ${site.label}`}`,
     skipped: undefined,
     protocols,
+    ...(site === undefined ? {} : { scenarios: site.scenarios }),
     async start (ctx) {
       const port = await freePort()
       let adminPort = await freePort()
@@ -90,7 +96,7 @@ function seraph (id, workers, nodeOptions = undefined, protocols = workers === 1
         name: this.label,
         ...nodeCommand(ctx, [join(ctx.seraphDir, 'dist/src/cli.js'),
           '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers),
-          '--root', ctx.root, '--cert', ctx.certPath, '--key', ctx.keyPath,
+          '--root', site === undefined ? ctx.root : site.root(ctx), '--cert', ctx.certPath, '--key', ctx.keyPath,
           '--admin-port', String(adminPort)]),
         cwd: ctx.seraphDir,
         ...(nodeOptions === undefined ? {} : { env: { ...process.env, NODE_OPTIONS: nodeOptions } }),
@@ -289,6 +295,20 @@ function nginx (workers) {
 }
 
 /**
+ * seraph serving the site with the most rules it takes (site-rules-fixture.mjs),
+ * in the small-page scenarios only: issue 29's cost of rules, against `seraph`.
+ * @param {number} workers
+ * @returns {Contender}
+ */
+function seraphRules (workers) {
+  return seraph('seraph-rules', workers, undefined, ['h1', 'h2'], {
+    label: '2,000 + 100 redirect rules, 100 header blocks',
+    scenarios: ['small-page', 'h2-small-page'],
+    root: rulesSite
+  })
+}
+
+/**
  * In this order in every repetition (the first one moves along by one each
  * repetition).
  * @param {number} cores
@@ -298,6 +318,7 @@ export function contenders (cores) {
   return [
     seraph('seraph', cores),
     seraph('seraph-1', 1),
+    seraphRules(cores),
     bareHttps('bare-https', cores, 'none'),
     bareHttps('bare-https-1', 1, 'none'),
     bareHttps('bare-https-rr', cores, 'rr'),
@@ -320,6 +341,7 @@ export function contenders (cores) {
 export function instructionContenders () {
   return [
     seraph('seraph', 1, undefined, ['h1', 'h2']),
+    seraphRules(1),
     bareHttps('bare-https', 1, 'none'),
     bareHttps('bare-https-headers', 1, 'none', true),
     bareHttps('bare-h2-compat', 1, 'none', false, 'compat'),
@@ -330,7 +352,7 @@ export function instructionContenders () {
 }
 
 /** Every contender id, in the order of `contenders()`. */
-export const contenderIds = ['seraph', 'seraph-1', 'bare-https', 'bare-https-1', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream',
+export const contenderIds = ['seraph', 'seraph-1', 'seraph-rules', 'bare-https', 'bare-https-1', 'bare-https-rr', 'bare-https-headers', 'bare-h2-compat', 'bare-h2-stream',
   'bare-h2-compat-headers', 'bare-h2-stream-headers', 'fastify-cluster', 'nginx']
 
 /**

@@ -189,7 +189,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
   /** @type {{ scenario: string, contender: string, rep: number, error: string }[]} */
   const failures = []
   // Each contender runs in the scenarios of the protocols it speaks (contenders.mjs).
-  const runsIn = (/** @type {Scenario} */ scenario) => contenders.filter((c) => c.protocols.includes(scenario.protocol ?? 'h1'))
+  const runsIn = (/** @type {Scenario} */ scenario) => contenders.filter((c) => c.protocols.includes(scenario.protocol ?? 'h1') && (c.scenarios === undefined || c.scenarios.includes(scenario.id)))
   const total = options.scenarios.reduce((sum, scenario) => sum + options.reps * runsIn(scenario).length, 0)
   let done = 0
   // Time the bench may spend waiting for the machine to be idle, in all.

@@ -10,7 +10,8 @@ import { parseCommandLine, type Config } from './config/config.js'
 import { isSeraphError, type SeraphError } from './shared/errors.js'
 import { createLogger, type Logger } from './shared/logger.js'
 import { helpText } from './config/help-text.js'
-import { devCertDir, packageVersion } from './shared/package-info.js'
+import { packageVersion } from './shared/package-info.js'
+import { devCertDir } from './shared/state-dir.js'
 import { Primary } from './primary/primary.js'
 import { notifyServiceManager } from './primary/service-notify.js'
 
@@ -34,7 +35,9 @@ async function resolveCertificate (config: Config, log: Logger): Promise<{ certP
   }
   // --domain alone: the ACME certificates (temporary ones at first) are all there is.
   if (config.acme !== undefined) return { certPath: '', keyPath: '', manualNames: [] }
-  const dev = await ensureDevCertificate(devCertDir)
+  // In the user's state dir, not the package: an installed package is
+  // root's and read-only, and an upgrade would replace it.
+  const dev = await ensureDevCertificate(devCertDir(process.env))
   // Validate it like any other pair, so a damaged dev-cert/ fails clearly.
   loadCertificatePair(dev.certPath, dev.keyPath)
   log.info({ cert: dev.certPath, ca: dev.caPath, created: dev.created },
@@ -96,7 +99,8 @@ async function main (): Promise<void> {
   // Scripts and operators wait for this line, so it is printed at any level
   // but silent (at info, whatever --log-level hides).
   const readyLog = log.isLevelEnabled('info') || config.logLevel === 'silent' ? log : log.child({}, { level: 'info' })
-  readyLog.info({ url, port, workers: config.workers, ...extra }, 'ready')
+  // The groups say whether this OpenSSL has the post-quantum one (tls-groups.ts).
+  readyLog.info({ url, port, workers: config.workers, tlsGroups: config.tlsPolicy.groups, ...extra }, 'ready')
   // pm2's wait_ready listens for this on the IPC channel it opened.
   process.send?.('ready')
   // systemd's Type=notify waits for this.

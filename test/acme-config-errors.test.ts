@@ -19,9 +19,11 @@ t.test('bad ACME configuration: one line with its code, exit 1', async (t) => {
   const domain = acme('--domain', 'example.org')
 
   const cases: Array<[string, string[], SeraphErrorCode, string]> = [
+    ['an empty --acme-profile', [...domain, '--acme-profile', ' '], 'SERAPH_ERR_MISSING_VALUE', '--acme-profile needs a value'],
     ['a name with an underscore and a bang', acme('--domain', 'bad_name!'), 'SERAPH_ERR_DOMAIN_INVALID', '"bad_name!"'],
-    ['an IPv4 address', acme('--domain', '192.0.2.7'), 'SERAPH_ERR_DOMAIN_INVALID', '"192.0.2.7"'],
-    ['an IPv6 address', acme('--domain', '2001:db8::1'), 'SERAPH_ERR_DOMAIN_INVALID', '"2001:db8::1"'],
+    // Addresses are names a CA can issue for (RFC 8738: acme-ip.test.ts); these are not addresses.
+    ['an IPv4 address with an octet over 255', acme('--domain', '192.0.2.300'), 'SERAPH_ERR_DOMAIN_INVALID', '"192.0.2.300"'],
+    ['an IPv6 address with a zone', acme('--domain', 'fe80::1%eth0'), 'SERAPH_ERR_DOMAIN_INVALID', '"fe80::1%eth0"'],
     ['an empty name', acme('--domain', ''), 'SERAPH_ERR_DOMAIN_INVALID', '--domain ""'],
     ['a blank name', acme('--domain', '  '), 'SERAPH_ERR_DOMAIN_INVALID', '--domain'],
     ['a wildcard (needs DNS-01)', acme('--domain', '*.example.org'), 'SERAPH_ERR_DOMAIN_INVALID', '"*.example.org"'],
@@ -45,7 +47,7 @@ t.test('bad ACME configuration: one line with its code, exit 1', async (t) => {
   }
 
   await t.test('SERAPH_DOMAIN is split on commas and each name checked', (t) =>
-    expectCliFailure(t, acme(), 'SERAPH_ERR_DOMAIN_INVALID', 'SERAPH_DOMAIN (--domain) "10.0.0.1"', { env: { SERAPH_DOMAIN: 'example.org,10.0.0.1' } }))
+    expectCliFailure(t, acme(), 'SERAPH_ERR_DOMAIN_INVALID', 'SERAPH_DOMAIN (--domain) "10.0.0.256"', { env: { SERAPH_DOMAIN: 'example.org,10.0.0.1,10.0.0.256' } }))
   await t.test('an empty item in SERAPH_DOMAIN', (t) =>
     expectCliFailure(t, acme(), 'SERAPH_ERR_DOMAIN_INVALID', 'SERAPH_DOMAIN (--domain) ""', { env: { SERAPH_DOMAIN: 'example.org,,www.example.org' } }))
 })

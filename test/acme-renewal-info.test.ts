@@ -44,11 +44,23 @@ t.test('parseRenewalInfo and nextStep', async (t) => {
   t.same(nextStep(now, now + 99 * hour, undefined, 6 * hour), { action: 'renew', at: now + 99 * hour }, 'no window: the fallback')
 })
 
+t.test('the fallback schedule in fixed numbers: a third of the lifetime left, half below 10 days', async (t) => {
+  const from = new Date('2026-01-01T00:00:00Z')
+  const renewedAt = (hours: number): string => new Date(renewalTime(from, new Date(from.getTime() + hours * hour))).toISOString()
+  t.equal(renewedAt(90 * 24), '2026-03-02T00:00:00.000Z', "Let's Encrypt's 90 days: 30 days before the end (day 60)")
+  t.equal(renewedAt(47 * 24), '2026-02-01T08:00:00.000Z', '47 days: 15 days 16 hours before the end')
+  t.equal(renewedAt(10 * 24), '2026-01-07T16:00:00.000Z', 'exactly 10 days: still a third (80 hours before the end)')
+  t.equal(renewedAt(10 * 24 - 1), '2026-01-05T23:30:00.000Z', 'an hour shorter: half (119.5 hours before the end)')
+  t.equal(renewedAt(160), '2026-01-04T08:00:00.000Z', "Let's Encrypt's shortlived profile, 160 hours: at 80 hours")
+  t.equal(renewedAt(6 * 24), '2026-01-04T00:00:00.000Z', '6 days: after 3')
+  t.equal(renewedAt(24 / 3600), '2026-01-01T00:00:12.000Z', "24 seconds (the renewal test's pebble): after 12")
+})
+
 /** A stored certificate for `name`, then prepare() and start() against a fake CA; resolves once the first plan is made. */
-async function startWithStored (t: Test, options: FakeCaOptions) {
+async function startWithStored (t: Test, options: FakeCaOptions, lifetime = { beforeMs: 10 * hour, afterMs: 80 * hour }) {
   const ca = await startFakeCa(t, options)
   const dir = tempDir(t)
-  const made = await makeCertificate(dir, 'leaf', { hosts: [name], notBefore: new Date(Date.now() - 10 * hour), notAfter: new Date(Date.now() + 80 * hour) })
+  const made = await makeCertificate(dir, 'leaf', { hosts: [name], notBefore: new Date(Date.now() - lifetime.beforeMs), notAfter: new Date(Date.now() + lifetime.afterMs) })
   const leaf = new X509Certificate(readFileSync(made.cert))
   const acme = inProcessAcme(t, ca.directoryUrl, [name])
   const store = new StateStore(acme.stateDir, ca.directoryUrl)
@@ -78,7 +90,7 @@ t.test('a window in the future: renewal planned inside it, asked with the certif
   t.same(ids, [certificateId(leaf)], 'one GET <renewalInfo>/<certID>')
   t.equal(next.action, 'renew')
   t.ok(next.at >= start && next.at <= start + hour, 'inside the window')
-  t.not(next.at, renewalTime(new Date(leaf.validFrom), new Date(leaf.validTo)), 'not the fallback')
+  t.not(next.at, Date.parse(leaf.validTo) - 45 * hour, 'not the fallback (half of its 90 hours left)')
   t.match(next.line, {
     level: 30,
     names: [name],
@@ -109,17 +121,27 @@ t.test('a window already past: renewed at once', async (t) => {
   t.match(failed, { serving: /^[0-9a-f]+$/ }, 'the stored certificate stays served')
 })
 
-t.test('no renewalInfo in the directory (like pebble 2.4): a third of the lifetime left, no ARI request', async (t) => {
-  const { ca, acme, leaf } = await startWithStored(t, { withoutRenewalInfo: true })
-  await acme.waitForLine((l) => l.msg === 'stored certificate loaded')
-  await ca.waitForRequest(/^GET \/directory$/)
-  const { line } = await nextOf(acme)
-  const next = acme.service.health()[0]?.next
-  const at = new Date(renewalTime(new Date(leaf.validFrom), new Date(leaf.validTo))).toISOString()
-  t.same(next, { action: 'renew', at })
-  t.match(line, { level: 30, names: [name], next: 'renew', at }, 'the plan is logged')
-  t.notOk('window' in line, 'without a window')
-  t.notOk(ca.requests.some((r) => r.includes('renewalInfo')))
+t.test('no renewalInfo in the directory (like pebble 2.4): the fallback, no ARI request', async (t) => {
+  // [stored lifetime, renewal before its end]: 90 hours is short-lived (half
+  // left), 90 days is not (a third: 30 days).
+  const cases = [
+    ['90 hours', { beforeMs: 10 * hour, afterMs: 80 * hour }, 45 * hour],
+    ['90 days', { beforeMs: 10 * hour, afterMs: 90 * 24 * hour - 10 * hour }, 30 * 24 * hour]
+  ] as const
+  for (const [label, lifetime, beforeEnd] of cases) {
+    await t.test(label, async (t) => {
+      const { ca, acme, leaf } = await startWithStored(t, { withoutRenewalInfo: true }, lifetime)
+      await acme.waitForLine((l) => l.msg === 'stored certificate loaded')
+      await ca.waitForRequest(/^GET \/directory$/)
+      const { line } = await nextOf(acme)
+      const next = acme.service.health()[0]?.next
+      const at = new Date(Date.parse(leaf.validTo) - beforeEnd).toISOString()
+      t.same(next, { action: 'renew', at })
+      t.match(line, { level: 30, names: [name], next: 'renew', at }, 'the plan is logged')
+      t.notOk('window' in line, 'without a window')
+      t.notOk(ca.requests.some((r) => r.includes('renewalInfo')))
+    })
+  }
 })
 
 t.test('renewalInfo answers an error: the fallback, and the CA is asked again in 6 hours', async (t) => {
@@ -128,5 +150,5 @@ t.test('renewalInfo answers an error: the fallback, and the CA is asked again in
   const next = await nextOf(acme)
   t.equal(next.action, 'check')
   t.ok(next.at >= before + ariPollDefaultMs && next.at <= Date.now() + ariPollDefaultMs)
-  t.ok(acme.lines.some((l) => l.msg === 'renewal information unavailable, using a third of the lifetime' && l.level === 40))
+  t.ok(acme.lines.some((l) => l.msg === 'renewal information unavailable, using half of the lifetime' && l.level === 40), 'its 90 hours are short-lived: half')
 })

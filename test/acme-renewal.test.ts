@@ -1,3 +1,4 @@
+import { connect } from 'node:tls'
 import t from 'tap'
 import { startPebbleReaching } from './helpers/gated-forwarder.js'
 import { acmeArgs, names } from './helpers/pebble.js'
@@ -6,12 +7,34 @@ import { tempDir } from './helpers/certificates.js'
 import { shortlyBeforeRenewal } from './helpers/renewal-timing.js'
 import { nameLoad, probeName } from './helpers/sni-probe.js'
 
+/** The validity of the certificate `servername` gets. */
+function validity (port: number, servername: string): Promise<{ from: number, to: number }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      const leaf = socket.getPeerX509Certificate()
+      socket.end()
+      if (leaf === undefined) return reject(new Error('no certificate'))
+      resolve({ from: Date.parse(leaf.validFrom), to: Date.parse(leaf.validTo) })
+    })
+    socket.once('error', reject)
+  })
+}
+
+// Let's Encrypt's short-lived (6-day) certificates in miniature: pebble's
+// last 23 seconds, below seraph's 10 days, so without renewalInfo they renew
+// at half their lifetime, not with a third left.
 t.test('renewal of a short certificate under load: the serial changes in every worker', async (t) => {
   const pebble = await startPebbleReaching(t, { validitySeconds: 24 })
   const stateDir = tempDir(t)
   const { seraph, port, ready } = await startSeraph(t, [...acmeArgs(pebble, stateDir, names.slice(0, 1)), '--port', '0', '--redirect-port', '0'])
   pebble.reach({ port, redirectPort: ready.redirectPort as number })
   const obtained = await seraph.waitForLine((l) => l.msg === 'certificate obtained', 'certificate obtained', 60_000)
+  const planned = await seraph.waitForLine((l) => l.msg === 'renewal planned' && l.serial === obtained.serial, 'renewal planned', 60_000)
+  const lifetime = await validity(port, names[0] as string)
+  // pebble 2.4 ends a certificate one second before its validity period is over (validTo is inclusive).
+  t.equal(lifetime.to - lifetime.from, 23_000, "pebble's certificate: 23 s")
+  t.equal(planned.next, 'renew')
+  t.equal(Date.parse(planned.at as string), lifetime.from + 11_500, 'renewal planned at half its lifetime: 11.5 s in, not 15.3 s (a third left)')
   await shortlyBeforeRenewal([seraph], obtained.serial)
   const load = nameLoad(port, names.slice(0, 1))
   const renewed = await seraph.waitForLine((l) => l.msg === 'certificate renewed', 'certificate renewed', 60_000)

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
@@ -144,6 +144,43 @@ t.test('the cache stays within its byte budget', async (t) => {
   const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 1024 * 1024, revalidateMs: 1000, confinement: new RootConfinement({ root, followSymlinks: false, privatePaths: [] }) })
   for (let i = 0; i < 50; i++) t.equal((await cache.resolve(`/f${i}.txt`)).kind, 'file')
   t.ok(cache.bytes <= 100_000, `${cache.bytes} bytes held`)
+})
+
+t.test('when the root moves (a deploy by symlink swap) every cached answer is dropped at once; loads begun before are not kept', async (t) => {
+  const dir = tempDir(t)
+  for (const release of ['1', '2']) {
+    mkdirSync(join(dir, 'releases', release), { recursive: true })
+    writeFileSync(join(dir, 'releases', release, 'a.txt'), `a of ${release}`)
+    writeFileSync(join(dir, 'releases', release, 'b.txt'), `b of ${release}`)
+    writeFileSync(join(dir, 'releases', release, 'c.txt'), `c of ${release}`)
+  }
+  writeFileSync(join(dir, 'releases', '1', 'only-in-1.txt'), '1')
+  const root = join(dir, 'current')
+  symlinkSync('releases/1', root)
+  const confinement = new RootConfinement({ root, followSymlinks: false, privatePaths: [] })
+  // Never revalidated here: only the move can change an answer.
+  const cache = new FileCache({ root, maxBytes: 100_000, maxFileBytes: 100_000, revalidateMs: 3_600_000, confinement })
+  const body = (resolution: Awaited<ReturnType<FileCache['resolve']>>): string => resolution.kind === 'file' ? resolution.file.body.toString() : resolution.kind
+  t.equal(body(await cache.resolve('/a.txt')), 'a of 1')
+  t.equal(body(await cache.resolve('/only-in-1.txt')), '1')
+  symlinkSync('releases/2', join(dir, 'current.tmp'))
+  renameSync(join(dir, 'current.tmp'), root)
+  t.equal(cache.peekFresh('/a.txt', Date.now())?.body.toString(), 'a of 1', 'until the move is seen, the cached answer')
+  t.equal(await confinement.refresh(), true)
+  t.equal(cache.peekFresh('/a.txt', Date.now()), undefined, 'once it is seen, not even the fast path has it')
+  t.equal(cache.bytes, 0, 'nothing of the old tree is held')
+  t.equal(body(await cache.resolve('/a.txt')), 'a of 2')
+  t.equal(body(await cache.resolve('/only-in-1.txt')), 'missing')
+
+  const before = cache.resolve('/b.txt')
+  cache.clear()
+  t.equal(body(await before), 'b of 2', 'a load begun before the drop still answers its request')
+  t.equal(cache.peekFresh('/b.txt', Date.now()), undefined, 'but what it found is not kept')
+  const joined = cache.resolve('/c.txt')
+  cache.clear()
+  const own = cache.resolve('/c.txt')
+  t.same([body(await joined), body(await own)], ['c of 2', 'c of 2'])
+  t.equal(cache.peekFresh('/c.txt', Date.now())?.body.toString(), 'c of 2', 'a request after the drop makes its own load (kept), not joining the one before')
 })
 
 t.test('the fast path for cached files answers exactly like the full path', async (t) => {

@@ -146,6 +146,20 @@ t.test('--follow-symlinks serves links out of the root, but never the key, even 
   }
 })
 
+t.test('--follow-symlinks with the target outside the root: large files and ranges are streamed from it, the key still is not', async (t) => {
+  const site = await makeSite(t)
+  const { port } = await startSeraph(t, ['--workers', '1', '--root', site.root, '--cert', site.cert, '--key', site.key, '--follow-symlinks'])
+  const agent = new Agent({ connect: { ca: site.ca, servername: 'localhost' } })
+  t.teardown(() => agent.close())
+  const whole = await fetch(agent, port, '/big.bin')
+  t.equal(whole.status, 200)
+  t.equal(whole.body, readFileSync(join(site.outside, 'big.bin'), 'latin1'), 'the large file, streamed from outside the root')
+  const range = await fetch(agent, port, '/big.bin', 'GET', { range: 'bytes=0-9' })
+  t.equal(range.status, 206)
+  t.equal(range.body, secret.slice(0, 10), 'a range of it')
+  t.equal((await fetch(agent, port, '/key.pem', 'GET', { range: 'bytes=0-9' })).status, 404, 'a range of the key: 404')
+})
+
 t.test('two Host headers: 400 on the HTTPS and the redirect listener; :authority and a different Host: 400', async (t) => {
   const site = await makeSite(t)
   const { port, ready } = await startSeraph(t, ['--workers', '1', '--root', site.root, '--cert', site.cert, '--key', site.key, '--redirect-port', '0'])

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { homedir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { SeraphError } from '../shared/errors.js'
+import { seraphStateDir } from '../shared/state-dir.js'
+import { canonicalIp } from '../shared/ip-address.js'
 import type { OptionName } from './options.js'
 
 export type AcmeChallengeType = 'http-01' | 'tls-alpn-01'
 
 /** Automatic certificates (--domain and the --acme-* flags), validated. */
 export interface AcmeConfig {
-  /** Lower-case, unique, in the order given. */
+  /** Lower-case, unique, in the order given; IP addresses (RFC 8738) in canonicalIp()'s spelling. */
   readonly domains: readonly string[]
   readonly directoryUrl: string
   readonly email: string | undefined
@@ -17,6 +18,8 @@ export interface AcmeConfig {
   readonly ca: string | undefined
   readonly challenge: AcmeChallengeType
   readonly stateDir: string
+  /** --acme-profile: sent in every new order (acme-profile.ts); `undefined`: the CA's default. */
+  readonly profile?: string | undefined
 }
 
 export const letsEncryptProduction = 'https://acme-v02.api.letsencrypt.org/directory'
@@ -29,6 +32,7 @@ interface RawAcme {
   readonly caFile: string | undefined
   readonly challenge: string | undefined
   readonly stateDir: string | undefined
+  readonly profile: string | undefined
   /** --redirect-port is set: HTTP-01 can be answered. */
   readonly redirectPort: boolean
 }
@@ -47,8 +51,10 @@ export function acmeConfig (raw: RawAcme, flag: (name: OptionName) => string, cw
   if (raw.domains.length === 0) return undefined
   const domains: string[] = []
   for (const given of raw.domains) {
-    const name = given.trim().toLowerCase().replace(/\.$/, '')
-    if (!isDomainName(name)) throw new SeraphError('SERAPH_ERR_DOMAIN_INVALID', flag('domain'), given)
+    // An IP address gets an `ip` identifier (RFC 8738; Let's Encrypt issues
+    // them with the shortlived profile); public CAs refuse private ranges.
+    const name = canonicalIp(given.trim()) ?? given.trim().toLowerCase().replace(/\.$/, '')
+    if (!isDomainName(name) && canonicalIp(name) === undefined) throw new SeraphError('SERAPH_ERR_DOMAIN_INVALID', flag('domain'), given)
     if (!domains.includes(name)) domains.push(name)
   }
   const directoryUrl = raw.directory ?? letsEncryptProduction
@@ -57,14 +63,16 @@ export function acmeConfig (raw: RawAcme, flag: (name: OptionName) => string, cw
   }
   if (raw.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(raw.email)) throw new SeraphError('SERAPH_ERR_ACME_EMAIL_INVALID', flag('acmeEmail'), raw.email)
   if (raw.challenge === 'http-01' && !raw.redirectPort) throw new SeraphError('SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT', flag('acmeChallenge'))
-  const stateBase = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state')
+  const profile = raw.profile?.trim()
+  if (profile === '') throw new SeraphError('SERAPH_ERR_MISSING_VALUE', flag('acmeProfile'))
   return {
     domains,
     directoryUrl,
     email: raw.email,
     ca: raw.caFile === undefined ? undefined : readCa(flag('acmeCa'), resolve(cwd, raw.caFile)),
     challenge: (raw.challenge as AcmeChallengeType | undefined) ?? (raw.redirectPort ? 'http-01' : 'tls-alpn-01'),
-    stateDir: raw.stateDir === undefined ? join(stateBase, 'seraph') : resolve(cwd, raw.stateDir)
+    stateDir: raw.stateDir === undefined ? seraphStateDir(env, flag('stateDir')) : resolve(cwd, raw.stateDir),
+    ...(profile === undefined ? {} : { profile })
   }
 }
 

@@ -39,6 +39,13 @@ export const acmeOptionSpecs = {
     defaultText: 'http-01 with --redirect-port, tls-alpn-01 without',
     description: 'ACME challenge type'
   },
+  acmeProfile: {
+    flag: '--acme-profile',
+    env: 'SERAPH_ACME_PROFILE',
+    placeholder: 'NAME',
+    defaultText: "none: the CA's default",
+    description: "certificate profile asked for in every order (Let's Encrypt: classic, tlsserver, shortlived); checked against the CA's directory at start"
+  },
   stateDir: {
     flag: '--state-dir',
     env: 'SERAPH_STATE_DIR',

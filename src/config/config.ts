@@ -11,6 +11,7 @@ import { workerUserConfig, type WorkerUser } from './user-options.js'
 import { defaultContentSecurityPolicy, type ConnectionLimits, type LogLevel } from '../shared/settings.js'
 import { bundledPublicDir } from '../shared/package-info.js'
 import { tlsPolicy, type TlsPolicy } from '../shared/tls-policy.js'
+import { tlsGroups } from '../shared/tls-groups.js'
 
 /** Everything the primary needs to run, validated. */
 export interface Config {
@@ -45,7 +46,7 @@ export interface Config {
   readonly redirectPort: number | undefined
   /** --proxy-protocol and its --trusted-proxy list; `undefined` when off. */
   readonly proxyProtocol: ProxyProtocolConfig
-  /** Ciphers and oldest protocol of every TLS context; checked here, in the primary. */
+  /** Ciphers, oldest protocol and key exchange groups of every TLS context; checked here, in the primary. */
   readonly tlsPolicy: TlsPolicy
   /** Started as root: the account the workers run as. `undefined`: as the primary. */
   readonly workerUser: WorkerUser | undefined
@@ -175,7 +176,8 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
   return {
     tls,
     tlsPolicy: tlsPolicy(label('tlsCiphers'), text('tlsCiphers'),
-      choice('tlsMinVersion', label('tlsMinVersion'), text('tlsMinVersion'), '1.2') === '1.3' ? 'TLSv1.3' : 'TLSv1.2'),
+      choice('tlsMinVersion', label('tlsMinVersion'), text('tlsMinVersion'), '1.2') === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+      tlsGroups(label('tlsGroups'), text('tlsGroups'))),
     http2: !switchValue(label('noHttp2'), values.noHttp2),
     followSymlinks: switchValue(label('followSymlinks'), values.followSymlinks),
     hstsMaxAgeMs: text('hstsMaxAge') === undefined ? undefined : duration('hstsMaxAge', label('hstsMaxAge'), text('hstsMaxAge')),
@@ -201,6 +203,7 @@ function validate (values: RawValues, label: Label, cwd: string, env: NodeJS.Pro
       caFile: text('acmeCa'),
       challenge: text('acmeChallenge') === undefined ? undefined : choice('acmeChallenge', label('acmeChallenge'), text('acmeChallenge'), 'http-01'),
       stateDir: text('stateDir'),
+      profile: text('acmeProfile'),
       redirectPort: text('redirectPort') !== undefined || activation?.http !== undefined
     }, label, cwd, env),
     store: storeConfig(text('store'), text('storeKeyFile'), label, cwd),

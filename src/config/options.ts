@@ -235,6 +235,13 @@ export const optionSpecs = {
     defaultText: "Mozilla intermediate: ECDHE with AES-GCM or ChaCha20-Poly1305; Node's TLS 1.3 suites",
     description: "OpenSSL cipher list (colon-separated) for every certificate; Node's TLS 1.3 suites are kept unless it names TLS_ ones"
   },
+  tlsGroups: {
+    flag: '--tls-groups',
+    env: 'SERAPH_TLS_GROUPS',
+    placeholder: 'LIST',
+    defaultText: 'X25519MLKEM768 (where OpenSSL has it, 3.5+), X25519, P-256, P-384',
+    description: 'key exchange groups (colon-separated, preferred first) for every certificate'
+  },
   tlsMinVersion: {
     flag: '--tls-min-version',
     env: 'SERAPH_TLS_MIN_VERSION',

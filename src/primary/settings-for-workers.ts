@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js'
 import type { AcmeChallenge, CertificateEntry, WorkerSettings } from '../shared/messages.js'
 import type { ManualPems } from './certificates.js'
-import { devCertDir } from '../shared/package-info.js'
+import { devCertDir } from '../shared/state-dir.js'
 import type { SharedTlsState } from './cluster-tls-state.js'
 
 /** What the primary knows beyond the configuration when a worker starts. */
@@ -20,6 +20,16 @@ export interface StartContext {
 
 const year = 365 * 86_400_000
 
+// Private even when --cert is given: an earlier run may have left a CA key
+// there. Without a state home there is no such folder to hide.
+function knownDevCertDir (): string[] {
+  try {
+    return [devCertDir(process.env)]
+  } catch {
+    return []
+  }
+}
+
 /** What one worker is told at start: the configuration as a worker needs it. */
 export function workerSettings (config: Config, shared: SharedTlsState, context: StartContext): WorkerSettings {
   const { acme, pems, certPath, keyPath, ...worker } = context
@@ -34,7 +44,7 @@ export function workerSettings (config: Config, shared: SharedTlsState, context:
     // With --domain and no --cert the paths are '' (cli.ts), which would resolve
     // to the working directory and make a --root inside it private: left out.
     privatePaths: [
-      certPath, keyPath, devCertDir,
+      certPath, keyPath, ...knownDevCertDir(),
       ...config.certPairs.flatMap((pair) => [pair.cert, pair.key]),
       ...(config.tls.ticketKeyFile === undefined ? [] : [config.tls.ticketKeyFile]),
       ...(config.acme === undefined ? [] : [config.acme.stateDir]),

@@ -33,11 +33,13 @@ export const errorMessages = {
   SERAPH_ERR_ADMIN_LISTEN_FAILED: '--admin-port %d: cannot listen on 127.0.0.1 (%s)',
   SERAPH_ERR_WORKER_START: 'worker %d could not start: %s',
   SERAPH_ERR_CRASH_LOOP: 'workers keep dying at start-up: %d failed in a row, the last %s',
-  SERAPH_ERR_DOMAIN_INVALID: '%s "%s": not a domain name a certificate authority can issue for (like example.org: no IP address, no wildcard, no empty name)',
+  SERAPH_ERR_DOMAIN_INVALID: '%s "%s": not a domain name or IP address a certificate authority can issue for (like example.org or 203.0.113.7: no wildcard, no empty name)',
   SERAPH_ERR_ACME_DIRECTORY_INVALID: '%s "%s": not an http(s) URL',
   SERAPH_ERR_ACME_EMAIL_INVALID: '%s "%s": not an e-mail address',
   SERAPH_ERR_ACME_HTTP01_NEEDS_REDIRECT: '%s http-01 needs --redirect-port (the challenge is answered there); use tls-alpn-01 without it',
+  SERAPH_ERR_ACME_PROFILE_UNKNOWN: '--acme-profile "%s": the certificate authority at %s does not offer it; it offers %s',
   SERAPH_ERR_STATE_DIR: '--state-dir %s: cannot use it (%s)',
+  SERAPH_ERR_STATE_HOME: 'no directory for seraph\'s state: XDG_STATE_HOME is unset or not an absolute path, and HOME is %s; set either to an absolute path, or pass %s',
   SERAPH_ERR_TRUSTED_PROXY_INVALID: '%s "%s": not an IP address or CIDR block (like 10.0.0.0/8 or 2001:db8::/32)',
   SERAPH_ERR_PROXY_PROTOCOL_INCOMPLETE: '%s needs %s: a PROXY header is only believed from a trusted proxy',
   SERAPH_ERR_STORE_URL_INVALID: '%s "%s": not a Redis URL (redis://[user:pass@]host:port/db or rediss://…)',
@@ -49,7 +51,8 @@ export const errorMessages = {
   SERAPH_ERR_USER_NEEDS_ROOT: '%s %s: only root can run the workers as another account (seraph runs as uid %d); leave it out, or start seraph as root',
   SERAPH_ERR_USER_CANNOT_READ: 'the workers run as %s, who cannot read %s (%s): make it readable to them (chmod o+rX, or --group), or choose another --user',
   SERAPH_ERR_SOCKET_ACTIVATION: '%s="%s": %s (systemd socket activation)',
-  SERAPH_ERR_TLS_CIPHERS_INVALID: '%s "%s": OpenSSL selects no cipher with it (%s); `openssl ciphers -v ALL` lists the names'
+  SERAPH_ERR_TLS_CIPHERS_INVALID: '%s "%s": OpenSSL selects no cipher with it (%s); `openssl ciphers -v ALL` lists the names',
+  SERAPH_ERR_TLS_GROUP_UNKNOWN: '%s "%s": not a key exchange group of this OpenSSL (%s), which offers %s'
 } as const
 
 export type SeraphErrorCode = keyof typeof errorMessages

@@ -20,7 +20,4 @@ export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url
 /** The sample blog served when no `--root` is given. */
 export const bundledPublicDir = join(packageRoot, 'public')
 
-/** Where the generated development certificate lives (git-ignored). */
-export const devCertDir = join(packageRoot, 'dev-cert')
-
 export const packageVersion: string = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version

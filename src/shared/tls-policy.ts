@@ -1,13 +1,16 @@
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls'
 import { SeraphError } from './errors.js'
+import { defaultTlsGroups } from './tls-groups.js'
 
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3'
 
-/** Protocol versions and ciphers of every TLS context seraph builds (--tls-ciphers, --tls-min-version). */
+/** Protocol versions, ciphers and key exchange groups of every TLS context seraph builds (--tls-ciphers, --tls-min-version, --tls-groups). */
 export interface TlsPolicy {
   /** OpenSSL cipher string: TLS 1.3 suites (`TLS_…`) and TLS 1.2 ciphers in one list, as Node takes it. */
   readonly ciphers: string
   readonly minVersion: TlsMinVersion
+  /** Key exchange groups, the server's preference first (tls-groups.ts). */
+  readonly groups: readonly string[]
 }
 
 // Node's TLS 1.3 suites, in its order: all AEAD, nothing to remove.
@@ -24,12 +27,10 @@ export const intermediateTls12Ciphers = [
   'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305'
 ]
 
-/** Key exchange groups, Mozilla intermediate's: Node's `auto` also offers P-521, X448 and finite-field groups. */
-export const tlsCurves = 'X25519:P-256:P-384'
-
 export const defaultTlsPolicy: TlsPolicy = {
   ciphers: [...nodeTls13Suites, ...intermediateTls12Ciphers].join(':'),
-  minVersion: 'TLSv1.2'
+  minVersion: 'TLSv1.2',
+  groups: defaultTlsGroups()
 }
 
 /**
@@ -41,7 +42,14 @@ export function tlsPolicyOptions (policy: TlsPolicy = defaultTlsPolicy): SecureC
   return {
     ciphers: policy.ciphers,
     minVersion: policy.minVersion,
-    ecdhCurve: tlsCurves,
+    // Groups are the exception to "each context its own": when SNI switches
+    // contexts OpenSSL keeps the first one's groups (SSL_set_SSL_CTX does not
+    // copy them; an SNI context without them changes nothing, tested), so
+    // the server's context decides. Set everywhere all the same.
+    // A TLS 1.3 server picks among the groups the client sent a key share
+    // for before it asks for another (OpenSSL avoids the extra round trip),
+    // so a browser that shares X25519MLKEM768 and X25519 gets the hybrid one.
+    ecdhCurve: policy.groups.join(':'),
     // The client's order would let it pick the weakest suite we accept.
     honorCipherOrder: true
   }
@@ -53,8 +61,8 @@ export function tlsPolicyOptions (policy: TlsPolicy = defaultTlsPolicy): SecureC
  * silently drops names it does not know as long as one matches, so each name
  * is tried on its own too: a typo must not quietly shrink the list.
  */
-export function tlsPolicy (flag: string, ciphers: string | undefined, minVersion: TlsMinVersion): TlsPolicy {
-  if (ciphers === undefined) return { ...defaultTlsPolicy, minVersion }
+export function tlsPolicy (flag: string, ciphers: string | undefined, minVersion: TlsMinVersion, groups: readonly string[] = defaultTlsPolicy.groups): TlsPolicy {
+  if (ciphers === undefined) return { ...defaultTlsPolicy, minVersion, groups }
   // OpenSSL also separates with commas and spaces; Node looks for TLS 1.3 suites between colons only.
   const names = ciphers.split(/[:,;\s]+/).filter((name) => name !== '')
   if (names.length === 0) throw new SeraphError('SERAPH_ERR_MISSING_VALUE', flag)
@@ -62,7 +70,7 @@ export function tlsPolicy (flag: string, ciphers: string | undefined, minVersion
   for (const name of names.filter((n) => /^[A-Za-z]/.test(n))) rejectIfNoMatch(flag, name, name)
   // Node turns TLS 1.3 off for a list without TLS 1.3 suites: keep its own then.
   const tls13 = names.some((name) => name.startsWith('TLS_')) ? [] : nodeTls13Suites
-  const policy = { ciphers: [...tls13, ...names].join(':'), minVersion }
+  const policy = { ciphers: [...tls13, ...names].join(':'), minVersion, groups }
   rejectIfNoMatch(flag, ciphers, names.join(':'), policy)
   return policy
 }

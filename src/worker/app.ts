@@ -15,11 +15,14 @@ import { registerSecurityHeaders } from './security-headers.js'
 import { registerStaticFiles } from './static-files.js'
 import { LogRateLimiter } from './log-rate-limiter.js'
 import { RootConfinement, type Refusal } from './root-confinement.js'
+import { watchRoot } from './root-watch.js'
 import { withFastPath } from './fast-path.js'
 import { installHttp2FastPath } from './http2-fast-path.js'
 import { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { secureContextOptions, type TlsMaterial } from './tls/tls-options.js'
+import { SiteRules } from './site-rules/site-rules.js'
+import { registerRuleHeaders } from './site-rules/rule-headers.js'
 
 export interface AppOptions {
   /** Directory of static files to serve. */
@@ -41,7 +44,7 @@ export interface AppOptions {
   readonly securityHeaders?: SecurityHeaders
   /** In-memory cache of small files, bytes (default 64 MiB; 0 streams everything from disk). */
   readonly fileCacheBytes?: number
-  /** How old a cached answer may be before the disk is checked again (default 1 s). */
+  /** How old a cached answer may be before the disk is checked again (default 750 ms, static-files.ts). */
   readonly fileCacheRevalidateMs?: number
   /** Serve links whose targets lie outside the root (default false). */
   readonly followSymlinks?: boolean
@@ -122,6 +125,18 @@ export async function buildApp (options: AppOptions): Promise<App> {
     reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: 'invalid path' })
   })
 
+  const confinement = new RootConfinement({ root: options.root, followSymlinks: options.followSymlinks ?? false, privatePaths: options.privatePaths ?? [] })
+  // The site's _redirects and _headers, read before the first request and
+  // checked as often as cached files are; their headers hook goes before
+  // the drain rule's, whose `connection: close` comes last on every path.
+  const rules = new SiteRules({ root: options.root, confinement, logger: options.logger, checkIntervalMs: options.fileCacheRevalidateMs ?? 1000 })
+  await rules.start()
+  app.addHook('onClose', (_instance, done) => {
+    rules.stop()
+    done()
+  })
+  registerRuleHeaders(app, rules)
+
   const isDraining = options.isDraining
   if (isDraining !== undefined) {
     app.addHook('onSend', (request, reply, payload, done) => {
@@ -140,9 +155,8 @@ export async function buildApp (options: AppOptions): Promise<App> {
     return reply.code(status).send({ statusCode: status, error: STATUS_CODES[status], message: error.message })
   })
 
-  const confinement = new RootConfinement({ root: options.root, followSymlinks: options.followSymlinks ?? false, privatePaths: options.privatePaths ?? [] })
   const onRefused = refusalLogger(options.logger)
-  const notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
+  let notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
   app.setNotFoundHandler((_request, reply) => {
     reply.code(404).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(notFoundPage)
   })
@@ -164,8 +178,21 @@ export async function buildApp (options: AppOptions): Promise<App> {
     confinement,
     onRefused,
     onStaleTwin: (path) => options.logger.warn({ path }, 'precompressed file does not hold its original (stale?): ignored, compressing the original'),
+    rules,
     cacheBytes: options.fileCacheBytes ?? 64 * 1024 * 1024,
     ...(options.fileCacheRevalidateMs === undefined ? {} : { revalidateMs: options.fileCacheRevalidateMs })
+  })
+  // A deploy by symlink swap: the cache drops itself (file-cache.ts); the 404
+  // page is the new release's too. Read synchronously, once per deploy, so
+  // no 404 answered after the move carries the old page.
+  confinement.onMove((from, to) => {
+    notFoundPage = readNotFoundPage(confinement, options.root, onRefused)
+    options.logger.info({ root: options.root, from, to }, 'root moved: serving the new tree, file cache dropped')
+  })
+  const stopWatchingRoot = watchRoot(confinement)
+  app.addHook('onClose', (_instance, done) => {
+    stopWatchingRoot()
+    done()
   })
 
   // Cached small files are answered before Fastify's request handler.
@@ -176,6 +203,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     cache,
     logger: options.logger,
     responses,
+    rules,
     ...(options.isDraining === undefined ? {} : { isDraining: options.isDraining }),
     ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
   }, fastifyHandler))
@@ -185,6 +213,7 @@ export async function buildApp (options: AppOptions): Promise<App> {
     cache,
     logger: options.logger,
     responses,
+    rules,
     ...(options.onResponse === undefined ? {} : { onResponse: options.onResponse })
   })
   // Still correct without it (the compat layer answers), only slower.

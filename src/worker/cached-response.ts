@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
+import { chooseEncoding, type Encoding } from './content-coding.js'
 import type { CachedFile } from './file-cache.js'
+import { applyEdit, type HeaderEdit } from './site-rules/header-edit.js'
 
 /**
  * The answer to a GET or HEAD of a file held in memory (file-cache.ts), for
@@ -9,7 +11,7 @@ import type { CachedFile } from './file-cache.js'
  * rule stays in drain-rule.ts: it applies to every response, not only these.
  */
 
-export type Encoding = 'identity' | 'br' | 'gzip'
+export type { Encoding } from './content-coding.js'
 
 export interface CachedAnswer {
   readonly status: 200 | 304
@@ -29,7 +31,14 @@ type Variant = Encoding | 'not-modified'
 interface PreparedForFile extends Partial<Record<Variant, OutgoingHttpHeaders>> {
   /** The HTTP/2 fast path's answers, `:status` in their headers. */
   h2?: Partial<Record<Variant, CachedHttp2Answer>>
+  /** The same, per `_headers` edit (site-rules/header-edit.ts) of the paths this file is served at. */
+  edited?: Map<HeaderEdit, PreparedForFile>
 }
+
+// A file served at many paths whose header values differ per path
+// (placeholders in `_headers`) would hold an answer set per path: past this
+// many edits, further ones are applied per request instead of kept.
+const maxEditsPerFile = 64
 
 export class CachedResponses {
   readonly #commonHeaders: Readonly<Record<string, string>>
@@ -42,10 +51,11 @@ export class CachedResponses {
     this.#commonHeaders = commonHeaders
   }
 
-  answer (request: IncomingHttpHeaders, file: CachedFile): CachedAnswer {
-    if (isNotModified(request, file)) return { status: 304, headers: this.#headersFor(file, 'not-modified'), body: undefined }
+  /** `edit`: what `_headers` does at the request's path (none: seraph's headers as they are). */
+  answer (request: IncomingHttpHeaders, file: CachedFile, edit?: HeaderEdit): CachedAnswer {
+    if (isNotModified(request, file)) return { status: 304, headers: this.#headersFor(file, 'not-modified', edit), body: undefined }
     const encoding = chooseEncoding(file, request['accept-encoding'])
-    return { status: 200, headers: this.#headersFor(file, encoding), body: bodyOf(file, encoding) }
+    return { status: 200, headers: this.#headersFor(file, encoding, edit), body: bodyOf(file, encoding) }
   }
 
   /**
@@ -55,20 +65,20 @@ export class CachedResponses {
    * order; names are lower-case and there is no connection-specific header
    * (RFC 9113 §8.2.2), so HPACK finds each field in its dynamic table.
    */
-  answerHttp2 (request: IncomingHttpHeaders, file: CachedFile): CachedHttp2Answer {
-    if (isNotModified(request, file)) return this.#http2AnswerFor(file, 'not-modified')
-    return this.#http2AnswerFor(file, chooseEncoding(file, request['accept-encoding']))
+  answerHttp2 (request: IncomingHttpHeaders, file: CachedFile, edit?: HeaderEdit): CachedHttp2Answer {
+    if (isNotModified(request, file)) return this.#http2AnswerFor(file, 'not-modified', edit)
+    return this.#http2AnswerFor(file, chooseEncoding(file, request['accept-encoding']), edit)
   }
 
   // The whole answer is fixed per file version and variant: built once, it
   // costs a request no allocation.
-  #http2AnswerFor (file: CachedFile, variant: Variant): CachedHttp2Answer {
-    const forFile = this.#preparedFor(file)
+  #http2AnswerFor (file: CachedFile, variant: Variant, edit: HeaderEdit | undefined): CachedHttp2Answer {
+    const forFile = this.#preparedFor(file, edit)
     forFile.h2 ??= {}
     let answer = forFile.h2[variant]
     if (answer === undefined) {
       const status = variant === 'not-modified' ? 304 : 200
-      const headers = { ':status': status, ...this.#headersFor(file, variant) }
+      const headers = { ':status': status, ...this.#headersFor(file, variant, edit) }
       const rawHeaders = Object.entries(headers).flatMap(([name, value]) => [name, String(value)])
       answer = { status, headers, rawHeaders, body: variant === 'not-modified' ? undefined : bodyOf(file, variant) }
       forFile.h2[variant] = answer
@@ -76,18 +86,29 @@ export class CachedResponses {
     return answer
   }
 
-  #preparedFor (file: CachedFile): PreparedForFile {
+  #preparedFor (file: CachedFile, edit: HeaderEdit | undefined): PreparedForFile {
     let forFile = this.#prepared.get(file)
     if (forFile === undefined) {
       forFile = {}
       this.#prepared.set(file, forFile)
     }
-    return forFile
+    if (edit === undefined) return forFile
+    forFile.edited ??= new Map()
+    let forEdit = forFile.edited.get(edit)
+    if (forEdit === undefined) {
+      forEdit = {}
+      if (forFile.edited.size < maxEditsPerFile) forFile.edited.set(edit, forEdit)
+    }
+    return forEdit
   }
 
-  #headersFor (file: CachedFile, variant: Variant): OutgoingHttpHeaders {
-    const forFile = this.#preparedFor(file)
+  #headersFor (file: CachedFile, variant: Variant, edit: HeaderEdit | undefined): OutgoingHttpHeaders {
+    const forFile = this.#preparedFor(file, edit)
     let headers = forFile[variant]
+    if (headers === undefined && edit !== undefined) {
+      headers = applyEdit(this.#headersFor(file, variant, undefined), edit, variant === 'not-modified' ? 304 : 200)
+      forFile[variant] = headers
+    }
     if (headers === undefined) {
       headers = {
         ...this.#commonHeaders,
@@ -107,7 +128,7 @@ export class CachedResponses {
 }
 
 function bodyOf (file: CachedFile, encoding: Encoding): Buffer {
-  // chooseEncoding picks br or gzip only when that variant exists.
+  // chooseEncoding picks a compressed encoding only when that variant exists.
   return encoding === 'identity' ? file.body : file[encoding] as Buffer
 }
 
@@ -121,23 +142,4 @@ export function isNotModified (request: IncomingHttpHeaders, file: CachedFile): 
   if (typeof since !== 'string') return false
   const date = Date.parse(since)
   return !Number.isNaN(date) && Math.floor(file.mtimeMs / 1000) * 1000 <= date
-}
-
-/** The smallest variant of `file` the client accepts: brotli, then gzip, then none. */
-export function chooseEncoding (file: CachedFile, acceptEncoding: string | undefined): Encoding {
-  if (acceptEncoding === undefined) return 'identity'
-  if (file.br !== undefined && accepts(acceptEncoding, 'br')) return 'br'
-  if (file.gzip !== undefined && accepts(acceptEncoding, 'gzip')) return 'gzip'
-  return 'identity'
-}
-
-/** True when `header` accepts `coding` with a non-zero q-value. */
-export function accepts (header: string, coding: string): boolean {
-  for (const part of header.split(',')) {
-    const [name, ...params] = part.trim().split(';')
-    if (name?.trim().toLowerCase() !== coding) continue
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
-    return q === undefined || Number(q.slice(2)) > 0
-  }
-  return false
 }

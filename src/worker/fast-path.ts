@@ -6,6 +6,7 @@ import type { CachedResponses } from './cached-response.js'
 import { closesWhileDraining } from './drain-rule.js'
 import { hasConflictingHost } from './host-header.js'
 import { clientAddress } from './proxy-protocol/client-address.js'
+import type { SiteRules } from './site-rules/site-rules.js'
 
 export interface FastPathOptions {
   readonly cache: FileCache
@@ -14,6 +15,8 @@ export interface FastPathOptions {
   readonly responses: CachedResponses
   readonly isDraining?: () => boolean
   readonly onResponse?: (status: number) => void
+  /** The site's `_redirects` and `_headers`: a forced rule takes the path off the fast path, `_headers` edit the answer. */
+  readonly rules?: SiteRules
 }
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void
@@ -33,7 +36,9 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     const start = performance.now()
     const file = fastPathFile(options.cache, method, url, request.headers, request.rawHeaders)
     if (file === undefined) return fastify(request, response)
-    const { status, headers, body } = options.responses.answer(request.headers, file)
+    const rules = options.rules?.forPath(url)
+    if (rules?.forced === true) return fastify(request, response)
+    const { status, headers, body } = options.responses.answer(request.headers, file, rules?.headers)
     response.writeHead(status, closesWhileDraining(request, options.isDraining) ? { ...headers, connection: 'close' } : headers)
     if (method === 'HEAD' || body === undefined) response.end()
     else response.end(body)

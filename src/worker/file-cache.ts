@@ -8,13 +8,14 @@ import { LRUCache } from 'lru-cache'
 import { cacheControlFor } from './cache-policy.js'
 import { readTwin, twinSuffixes } from './precompressed.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
+import { compressZstd, zstdAvailable } from './zstd.js'
 
 const brotli = promisify(brotliCompress)
 const gzipAsync = promisify(gzip)
 
 /** A small file held in memory with everything a response needs, computed once per version. */
 export interface CachedFile {
-  /** Path below the root, for @fastify/static's sendFile (ranges). */
+  /** Path below the root as asked for (links unresolved): its cache policy, log lines. */
   readonly relativePath: string
   /** Where it was read from, symbolic links unresolved: checked again before a range is streamed. */
   readonly fsPath: string
@@ -29,13 +30,15 @@ export interface CachedFile {
   readonly compressible: boolean
   br?: Buffer
   gzip?: Buffer
+  /** Only where this Node has zstd (zstd.ts). */
+  zstd?: Buffer
 }
 
 /** What a URL path resolves to on disk. */
 export type Resolution =
   | { readonly kind: 'file', readonly file: CachedFile }
   /** Too large to cache: streamed by @fastify/static. */
-  | { readonly kind: 'large', readonly relativePath: string, readonly fsPath: string, readonly mtimeMs: number, readonly size: number }
+  | { readonly kind: 'large', readonly fsPath: string, readonly mtimeMs: number, readonly size: number }
   /** A directory asked for without its trailing slash: one 301 to it. */
   | { readonly kind: 'redirect' }
   | { readonly kind: 'missing' }
@@ -63,6 +66,8 @@ export interface FileCacheOptions {
   readonly onRefused?: (urlPath: string, reason: Refusal) => void
   /** Told about each compressed twin (`/x.html.br`, relative to the root) that does not hold its file: ignored. */
   readonly onStaleTwin?: (relativePath: string) => void
+  /** Files in the root that are never served, by path or real path: the site's rules files (site-rules/). */
+  readonly unserved?: (fsPath: string, realPath: string) => boolean
 }
 
 const compressibleTypes = /^(?:text\/|application\/(?:javascript|json|xml|rss\+xml|atom\+xml|manifest\+json)|image\/svg\+xml)/
@@ -71,9 +76,12 @@ const minCompressBytes = 256
 /**
  * Resolves URL paths to files (index.html for directories, `/a` → `a.html`
  * clean URLs, one redirect for a directory without its slash) and keeps small
- * files in memory with a strong ETag and their brotli and gzip variants,
+ * files in memory with a strong ETag and their brotli, gzip and zstd variants,
  * compressed once per version in the background — never per request.
  * Bounded by `maxBytes` (LRU); changes on disk are seen after `revalidateMs`.
+ * When the root's real path moves (a deploy by symlink swap,
+ * root-confinement.ts), every answer is dropped at once: none of the old
+ * tree survives the move, however recently it was checked.
  */
 export class FileCache {
   readonly #options: FileCacheOptions
@@ -81,6 +89,8 @@ export class FileCache {
   readonly #loading = new Map<string, Promise<Entry>>()
   readonly #revalidating = new Map<string, Promise<void>>()
   #checks = 0
+  // Bumped by clear(): a load or check that began before is not stored.
+  #generation = 0
 
   constructor (options: FileCacheOptions) {
     this.#options = options
@@ -91,6 +101,19 @@ export class FileCache {
       maxSize: Math.max(1, options.maxBytes),
       sizeCalculation: (entry) => entrySize(entry)
     })
+    options.confinement.onMove(() => this.clear())
+  }
+
+  /**
+   * Forgets every answer, and the loads and checks under way: they finish
+   * for the requests that wait on them, but what they find is not kept, and
+   * a request from now on starts its own.
+   */
+  clear (): void {
+    this.#generation++
+    this.#entries.clear()
+    this.#loading.clear()
+    this.#revalidating.clear()
   }
 
   /** `urlPath`: the decoded path without query, already checked by request-guard.ts. */
@@ -129,15 +152,20 @@ export class FileCache {
     let running = this.#revalidating.get(urlPath)
     if (running === undefined) {
       this.#checks++
-      running = (async () => {
-        if (await this.#unchanged(entry)) {
+      const generation = this.#generation
+      const check = (async () => {
+        const unchanged = await this.#unchanged(entry)
+        // Cleared meanwhile: the entry is gone, and so is any reason to reload it here.
+        if (generation !== this.#generation) return
+        if (unchanged) {
           entry.checkedAt = Date.now()
           return
         }
         this.#entries.delete(urlPath)
         await this.#loadOnce(urlPath)
-      })().finally(() => this.#revalidating.delete(urlPath))
-      this.#revalidating.set(urlPath, running)
+      })().finally(() => { if (this.#revalidating.get(urlPath) === check) this.#revalidating.delete(urlPath) })
+      this.#revalidating.set(urlPath, check)
+      running = check
     }
     return running
   }
@@ -146,11 +174,14 @@ export class FileCache {
   async #loadOnce (urlPath: string): Promise<Entry> {
     let loading = this.#loading.get(urlPath)
     if (loading === undefined) {
-      loading = this.#load(urlPath).then((entry) => {
-        if (this.#options.maxBytes > 0 && entrySize(entry) <= this.#options.maxBytes) this.#entries.set(urlPath, entry)
+      const generation = this.#generation
+      const load = this.#load(urlPath).then((entry) => {
+        // A load that began before clear() may hold the old tree: answered, never kept.
+        if (generation === this.#generation && this.#options.maxBytes > 0 && entrySize(entry) <= this.#options.maxBytes) this.#entries.set(urlPath, entry)
         return entry
-      }).finally(() => this.#loading.delete(urlPath))
-      this.#loading.set(urlPath, loading)
+      }).finally(() => { if (this.#loading.get(urlPath) === load) this.#loading.delete(urlPath) })
+      this.#loading.set(urlPath, load)
+      loading = load
     }
     return await loading
   }
@@ -191,12 +222,13 @@ export class FileCache {
         return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
       }
       const { realPath } = verdict
+      if (this.#options.unserved?.(fsPath, realPath) === true) continue
       if (stats.isDirectory()) return { resolution: { kind: 'redirect' }, checkedAt: now, fsPath, realPath }
       const relativePath = fsPath.slice(this.#options.root.length).split(sep).join('/')
       if (stats.size > this.#options.maxFileBytes) {
-        return { resolution: { kind: 'large', relativePath, fsPath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath, realPath }
+        return { resolution: { kind: 'large', fsPath, mtimeMs: stats.mtimeMs, size: stats.size }, checkedAt: now, fsPath, realPath }
       }
-      const file = await this.#read(fsPath, relativePath, stats.mtimeMs)
+      const file = await this.#read(fsPath, realPath, relativePath, stats.mtimeMs)
       if (file === undefined) continue
       return { resolution: { kind: 'file', file }, checkedAt: now, fsPath, realPath }
     }
@@ -204,8 +236,12 @@ export class FileCache {
     return { resolution: { kind: 'missing' }, checkedAt: now, fsPath: undefined }
   }
 
-  async #read (fsPath: string, relativePath: string, mtimeMs: number): Promise<CachedFile | undefined> {
-    const body = await readFile(fsPath).catch(() => undefined)
+  // The bytes come from the real path that was checked, not through the
+  // links again: a link (or the root) repointed between the check and the
+  // read cannot put another file's bytes under this one's verdict. The type
+  // and the twins go by the name that was asked for.
+  async #read (fsPath: string, realPath: string, relativePath: string, mtimeMs: number): Promise<CachedFile | undefined> {
+    const body = await readFile(realPath).catch(() => undefined)
     if (body === undefined) return undefined
     const type = mime.getType(fsPath) ?? 'application/octet-stream'
     const contentType = isUtf8MimeType(type) ? `${type}; charset=utf-8` : type
@@ -229,7 +265,7 @@ export class FileCache {
     const { body, fsPath } = file
     // Twins the site ships (precompressed.ts) first: checked, they cost a
     // decompression instead of a compression.
-    const [br, gz] = await Promise.all((['br', 'gzip'] as const).map(async (encoding) => {
+    const [br, gz, zst] = await Promise.all((['br', 'gzip', 'zstd'] as const).map(async (encoding) => {
       const twin = await readTwin(fsPath, body, encoding, this.#options.confinement)
       if (twin?.kind === 'stale') this.#options.onStaleTwin?.(file.relativePath + twinSuffixes[encoding])
       return twin?.kind === 'match' ? twin.bytes : undefined
@@ -240,6 +276,9 @@ export class FileCache {
     // the request path and is preferred once it is there.
     const gzipped = gz ?? await gzipAsync(body, { level: 9 }).catch(() => undefined)
     if (gzipped !== undefined && gzipped.length < body.length) file.gzip = gzipped
+    // zstd, like brotli, off the request path (level 19: zstd.ts).
+    if (zst !== undefined) file.zstd = zst
+    else if (zstdAvailable) compressZstd(body).then((compressed) => { if (compressed.length < body.length) file.zstd = compressed }, () => {})
     if (br !== undefined) {
       file.br = br
       return
@@ -253,5 +292,7 @@ function entrySize (entry: Entry): number {
   const { resolution } = entry
   if (resolution.kind !== 'file') return 256
   const { file } = resolution
-  return 512 + file.body.length + (file.br?.length ?? file.body.length) + (file.gzip?.length ?? file.body.length)
+  // A variant still being made counts as large as the file.
+  const zstd = file.zstd?.length ?? (zstdAvailable && file.compressible ? file.body.length : 0)
+  return 512 + file.body.length + (file.br?.length ?? file.body.length) + (file.gzip?.length ?? file.body.length) + zstd
 }

@@ -6,12 +6,15 @@ import type { FileCache } from './file-cache.js'
 import type { CachedHttp2Answer, CachedResponses } from './cached-response.js'
 import { fastPathFile } from './fast-path.js'
 import { clientAddress } from './proxy-protocol/client-address.js'
+import type { SiteRules } from './site-rules/site-rules.js'
 
 export interface Http2FastPathOptions {
   readonly cache: FileCache
   readonly logger: Logger
   readonly responses: CachedResponses
   readonly onResponse?: (status: number) => void
+  /** As for HTTP/1.1 (fast-path.ts): a forced rule leaves the path to Fastify, `_headers` edit the answer. */
+  readonly rules?: SiteRules
 }
 
 /** The server's 'stream' listener: Node's compat layer (onServerStream in lib/internal/http2/compat.js). */
@@ -103,7 +106,9 @@ function answer (options: Http2FastPathOptions, stream: ServerHttp2Stream, heade
   const start = performance.now()
   const file = fastPathFile(options.cache, method, url, headers, rawHeaders)
   if (file === undefined) return false
-  const answered = options.responses.answerHttp2(headers, file)
+  const rules = options.rules?.forPath(url)
+  if (rules?.forced === true) return false
+  const answered = options.responses.answerHttp2(headers, file, rules?.headers)
   const { status, body } = answered
   stream.on('error', ignoreStreamError)
   // respond() ends the stream itself for a 304 and for HEAD (stream.headRequest).

@@ -8,10 +8,11 @@ export { defaultContentSecurityPolicy }
 /**
  * The usual headers of a static site, as helmet makes them: HSTS,
  * `X-Content-Type-Options: nosniff`, `Referrer-Policy`, `X-Frame-Options:
- * DENY` with CSP `frame-ancestors 'none'`, and a CSP the sample blog
- * satisfies. They are the same for every response, so helmet runs once at
- * start-up and each response gets the finished set (one hook, no per-request
- * work in helmet's dozen middlewares).
+ * DENY` with CSP `frame-ancestors 'none'`, a CSP the sample blog satisfies,
+ * COOP, CORP and `Origin-Agent-Cluster`. They are the same for every
+ * response, so helmet runs once at start-up and each response gets the
+ * finished set (one hook, no per-request work in helmet's dozen middlewares).
+ * A site adds or removes its own per path with `_headers` (site-rules/).
  */
 export function registerSecurityHeaders (app: FastifyInstance, headers: SecurityHeaders): Readonly<Record<string, string>> {
   const values = securityHeaderValues(headers)
@@ -31,7 +32,16 @@ export function securityHeaderValues (headers: SecurityHeaders): Record<string, 
     strictTransportSecurity: headers.hstsMaxAgeSeconds > 0 ? { maxAge: headers.hstsMaxAgeSeconds, includeSubDomains: false } : false,
     referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
     frameguard: { action: 'deny' },
-    crossOriginEmbedderPolicy: false
+    crossOriginEmbedderPolicy: false,
+    // Legacy headers no current browser acts on (issue 31): MDN marks
+    // X-XSS-Protection deprecated and advises against it; X-Download-Options
+    // was for Internet Explorer 8, X-Permitted-Cross-Domain-Policies for
+    // Flash and Acrobat; X-DNS-Prefetch-Control: off only slows links down.
+    // Each cost every response its bytes and Node its header validation.
+    xXssProtection: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xDnsPrefetchControl: false
   }
   const collected: Record<string, string> = {}
   const recorder = {

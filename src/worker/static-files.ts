@@ -2,11 +2,22 @@ import fastifyStatic from '@fastify/static'
 import { mime } from '@fastify/send'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { cacheControlFor } from './cache-policy.js'
-import { FileCache, type CachedFile } from './file-cache.js'
+import { FileCache, type CachedFile, type Resolution } from './file-cache.js'
 import type { CachedResponses } from './cached-response.js'
 import type { Refusal, RootConfinement } from './root-confinement.js'
-import { relative, sep } from 'node:path'
+import { parse, relative, sep } from 'node:path'
 import { splitQuery } from '../shared/request-target.js'
+import type { RuleOutcome, SiteRules } from './site-rules/site-rules.js'
+
+/**
+ * How old a cached answer may be before it is checked against the disk. The
+ * promise is that a change is served within a second: the check starts with
+ * the first request after this interval and the stale answer is served until
+ * it is done (stat, read, gzip), so the interval is 750 ms, not the full
+ * second (at 1000 ms, edits were measured served after up to 1011 ms).
+ * A busy file costs one stat per interval.
+ */
+export const defaultRevalidateMs = 750
 
 export interface StaticFilesOptions {
   readonly root: string
@@ -20,6 +31,8 @@ export interface StaticFilesOptions {
   readonly onStaleTwin?: (relativePath: string) => void
   /** Answers for files in memory, shared with the fast path (fast-path.ts). */
   readonly responses: CachedResponses
+  /** The site's `_redirects` (its `_headers` are applied by site-rules/rule-headers.ts); its two files are never served. */
+  readonly rules?: SiteRules
 }
 
 /**
@@ -28,8 +41,9 @@ export interface StaticFilesOptions {
  */
 export async function registerStaticFiles (app: FastifyInstance, options: StaticFilesOptions): Promise<FileCache> {
   await app.register(fastifyStatic, {
-    // Streams open the real path below the real root (sendFromDisk), so a
-    // link swapped after the check cannot lead send elsewhere.
+    // Only a default: every sendFile below names the root its file was
+    // checked against, which moves with a deploy by symlink swap
+    // (@fastify/static takes any root per call and send confines the path to it).
     root: options.confinement.realRoot,
     serve: false,
     // We set Cache-Control ourselves (cache-policy.ts).
@@ -45,25 +59,32 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
     root: options.root,
     maxBytes: options.cacheBytes,
     maxFileBytes: 1024 * 1024,
-    revalidateMs: options.revalidateMs ?? 1000,
+    revalidateMs: options.revalidateMs ?? defaultRevalidateMs,
     confinement: options.confinement,
     ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
-    ...(options.onStaleTwin === undefined ? {} : { onStaleTwin: options.onStaleTwin })
+    ...(options.onStaleTwin === undefined ? {} : { onStaleTwin: options.onStaleTwin }),
+    ...(options.rules === undefined ? {} : { unserved: options.rules.isRulesFile.bind(options.rules) })
   })
 
   // The cache's answer may be up to `revalidateMs` old: check the link again
-  // right before streaming, and stream the real path it resolves to now.
-  const sendFromDisk = async (reply: FastifyReply, urlPath: string, fsPath: string, relativePath: string): Promise<FastifyReply> => {
+  // right before streaming, and stream the real path it resolves to now,
+  // below the real root it was judged against — not the root as it may be by
+  // the time send opens it: a root that moves in between still leads to the
+  // file that was checked (the old release's, like a download in flight),
+  // never to its namesake in another tree unchecked.
+  const sendFromDisk = async (reply: FastifyReply, urlPath: string, fsPath: string): Promise<FastifyReply> => {
     const verdict = await options.confinement.check(fsPath)
     if (!verdict.allowed) {
       options.onRefused?.(urlPath, verdict.reason)
       reply.callNotFound()
       return reply
     }
-    const inside = relative(options.confinement.realRoot, verdict.realPath)
-    // --follow-symlinks to a target outside the root: send follows the link itself.
-    if (inside.startsWith('..')) return reply.sendFile(relativePath, options.root)
-    return reply.sendFile(inside.split(sep).join('/'))
+    const inside = relative(verdict.root, verdict.realPath)
+    // --follow-symlinks to a target outside the root: its real path too,
+    // below the file system's root, rather than the links followed again
+    // at the open (in a tree that may have moved to another release since).
+    const base = inside === '..' || inside.startsWith(`..${sep}`) ? parse(verdict.realPath).root : verdict.root
+    return reply.sendFile(relative(base, verdict.realPath).split(sep).join('/'), base)
   }
 
   // send's size-and-mtime ETag is weak (W/) only by its choice; like nginx's,
@@ -84,18 +105,38 @@ export async function registerStaticFiles (app: FastifyInstance, options: Static
     const { path: rawPath, query } = splitQuery(request.raw.url ?? '/')
     const urlPath = decodeURIComponent(rawPath)
     const resolution = await cache.resolve(urlPath)
+    const outcome = options.rules?.route(urlPath, query, resolution.kind !== 'missing')
+    if (outcome !== undefined) return answerRule(request, reply, outcome)
+    if (resolution.kind === 'redirect') return reply.redirect(`${rawPath}/${query}`, 301)
+    return serve(request, reply, urlPath, resolution)
+  }
+
+  const serve = (request: FastifyRequest, reply: FastifyReply, urlPath: string, resolution: Resolution): unknown => {
     switch (resolution.kind) {
       case 'missing':
-        return reply.callNotFound()
       case 'redirect':
-        return reply.redirect(`${rawPath}/${query}`, 301)
+        return reply.callNotFound()
       case 'large':
-        return sendFromDisk(reply, urlPath, resolution.fsPath, resolution.relativePath)
+        return sendFromDisk(reply, urlPath, resolution.fsPath)
       case 'file':
-        if (request.headers.range !== undefined) return sendFromDisk(reply, urlPath, resolution.file.fsPath, resolution.file.relativePath)
+        if (request.headers.range !== undefined) return sendFromDisk(reply, urlPath, resolution.file.fsPath)
         return sendCached(request, reply, resolution.file, options.responses)
     }
   }
+
+  // A rule's answer (site-rules/): a redirect, or the file TO names —
+  // looked up like any path, so the root's confinement and the rules files'
+  // privacy hold for it too — with status 200, or 404 for a page. A TO that
+  // is a folder serves its index.html.
+  const answerRule = async (request: FastifyRequest, reply: FastifyReply, outcome: RuleOutcome): Promise<unknown> => {
+    if (outcome.kind === 'redirect') return reply.redirect(outcome.location, outcome.status)
+    let target = await cache.resolve(outcome.path)
+    if (target.kind === 'redirect') target = await cache.resolve(`${outcome.path}/`)
+    if (outcome.kind === 'rewrite') return serve(request, reply, outcome.path, target)
+    if (target.kind !== 'file') return reply.callNotFound()
+    return reply.code(404).type(target.file.contentType).header('cache-control', 'no-cache').send(target.file.body)
+  }
+
   // HEAD is routed here itself rather than through Fastify's generated HEAD
   // route, whose onSend hook (fastify/lib/head-route.js) gives any bodiless
   // answer `content-length: 0`, a 304 too: RFC 9110 §8.6 allows a 304's

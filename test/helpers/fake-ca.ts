@@ -23,6 +23,8 @@ export interface FakeCaOptions {
   readonly newOrder?: () => Answer
   /** Answer to GET <renewalInfo>/<certID>. */
   readonly renewalInfo?: (certId: string) => Answer
+  /** `meta.profiles` of the directory (draft-ietf-acme-profiles), as Let's Encrypt lists them; none when absent. */
+  readonly profiles?: Record<string, string>
 }
 
 export interface FakeCa {
@@ -31,6 +33,8 @@ export interface FakeCa {
   readonly requests: string[]
   /** Resolves at the first request whose "METHOD /path" matches. */
   waitForRequest (pattern: RegExp): Promise<string>
+  /** Resolves with the JWS payload of the first new-order request (its signature unchecked). */
+  firstOrder (): Promise<Record<string, unknown>>
 }
 
 const recordedDirectory = JSON.parse(readFileSync(join(packageRoot, 'test', 'fixtures', 'acme', 'letsencrypt-directory.json'), 'utf8')) as Record<string, unknown>
@@ -44,6 +48,7 @@ const recordedDirectory = JSON.parse(readFileSync(join(packageRoot, 'test', 'fix
  */
 export async function startFakeCa (t: Teardown, options: FakeCaOptions = {}): Promise<FakeCa> {
   const requests = new WatchedList<string>()
+  const orders = new WatchedList<Record<string, unknown>>()
   let origin = ''
   const send = (res: ServerResponse, answer: Answer): void => {
     const problem = answer.status >= 400
@@ -54,14 +59,19 @@ export async function startFakeCa (t: Teardown, options: FakeCaOptions = {}): Pr
     })
     res.end(answer.body === undefined ? '' : JSON.stringify(answer.body))
   }
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
     const path = new URL(req.url ?? '/', origin).pathname
     requests.push(`${req.method ?? ''} ${path}`)
     if (path === '/directory') {
       const directory = Object.fromEntries(Object.entries(recordedDirectory)
         .filter(([key]) => !(options.withoutRenewalInfo === true && key === 'renewalInfo'))
         .map(([key, value]) => [key, typeof value === 'string' ? value.replace('https://acme-v02.api.letsencrypt.org', origin) : value]))
+      if (options.profiles !== undefined) directory.meta = { ...(directory.meta as object), profiles: options.profiles }
       return send(res, options.directory?.() ?? { status: 200, body: directory })
+    }
+    if (path === '/acme/new-order') {
+      const jws = JSON.parse(body.toString()) as { payload: string }
+      orders.push(JSON.parse(Buffer.from(jws.payload, 'base64url').toString()) as Record<string, unknown>)
     }
     if (path === '/acme/new-nonce') return send(res, { status: req.method === 'HEAD' ? 200 : 204 })
     if (path === '/acme/new-acct') return send(res, { status: 201, headers: { location: `${origin}/acme/acct/1` }, body: { status: 'valid' } })
@@ -71,8 +81,9 @@ export async function startFakeCa (t: Teardown, options: FakeCaOptions = {}): Pr
     send(res, { status: 404, body: { type: 'urn:ietf:params:acme:error:malformed', detail: 'not found' } })
   }
   const server = createServer((req, res) => {
-    req.resume()
-    req.on('end', () => handle(req, res))
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => handle(req, res, Buffer.concat(chunks)))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
@@ -80,6 +91,7 @@ export async function startFakeCa (t: Teardown, options: FakeCaOptions = {}): Pr
   return {
     directoryUrl: `${origin}/directory`,
     requests: requests.items,
-    waitForRequest: (pattern) => requests.waitFor((request) => pattern.test(request))
+    waitForRequest: (pattern) => requests.waitFor((request) => pattern.test(request)),
+    firstOrder: () => orders.waitFor(() => true)
   }
 }

@@ -12,11 +12,11 @@ export interface GatedForwarder {
 }
 
 /**
- * A TCP forwarder on 127.0.0.1 whose connections wait until the test says
+ * A TCP forwarder on `host` (127.0.0.1), to the same host, whose connections wait until the test says
  * where they go: pebble's validation connections then reach the host (or
  * the HAProxy frontend) the test picks, when it picks it.
  */
-export async function gatedForwarder (t: Teardown): Promise<GatedForwarder> {
+export async function gatedForwarder (t: Teardown, host = '127.0.0.1'): Promise<GatedForwarder> {
   let release: GatedForwarder['release'] = () => {}
   const target = new Promise<{ readonly port: number, readonly localAddress?: string }>((resolve) => { release = resolve })
   let connections = 0
@@ -29,7 +29,7 @@ export async function gatedForwarder (t: Teardown): Promise<GatedForwarder> {
     client.on('close', () => sockets.delete(client))
     target.then(({ port, localAddress }) => {
       if (client.destroyed) return
-      const upstream = connect({ port, host: '127.0.0.1', ...(localAddress === undefined ? {} : { localAddress }) })
+      const upstream = connect({ port, host, ...(localAddress === undefined ? {} : { localAddress }) })
       sockets.add(upstream)
       upstream.on('error', () => client.destroy())
       upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
@@ -38,7 +38,7 @@ export async function gatedForwarder (t: Teardown): Promise<GatedForwarder> {
       client.resume()
     }, () => {})
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const { port } = server.address() as { port: number }
   t.teardown(() => {
     for (const socket of sockets) socket.destroy()
@@ -59,9 +59,10 @@ export interface PebbleReaching extends Pebble {
  * free ports for seraph before it starts raced with other tests' processes
  * (SERAPH_ERR_PORT_IN_USE in CI).
  */
-export async function startPebbleReaching (t: Teardown, options: Omit<PebbleOptions, 'httpPort' | 'tlsPort'> = {}): Promise<PebbleReaching> {
-  const http = await gatedForwarder(t)
-  const tls = await gatedForwarder(t)
+export async function startPebbleReaching (t: Teardown, options: Omit<PebbleOptions, 'httpPort' | 'tlsPort'> = {}, host = '127.0.0.1'): Promise<PebbleReaching> {
+  // `host`: where pebble's validations arrive and seraph listens (`::1` for an IPv6 --domain).
+  const http = await gatedForwarder(t, host)
+  const tls = await gatedForwarder(t, host)
   const pebble = await startPebble(t, { ...options, httpPort: http.port, tlsPort: tls.port })
   return Object.assign(pebble, {
     reach ({ port, redirectPort }: { readonly port: number, readonly redirectPort?: number }) {

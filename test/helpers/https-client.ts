@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs'
 import { connect as tlsConnect, type TLSSocket } from 'node:tls'
 import { Agent, Client, request, type Dispatcher } from 'undici'
 import { ensureDevCertificate } from '../../src/primary/certificates.js'
-import { devCertDir } from '../../src/shared/package-info.js'
+import { devCertDir } from '../../src/shared/state-dir.js'
 
 /** The development CA that signs the certificate seraph uses without --cert. */
 export async function devCa (): Promise<Buffer> {
-  const dev = await ensureDevCertificate(devCertDir)
+  const dev = await ensureDevCertificate(devCertDir(process.env))
   return readFileSync(dev.caPath)
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { pino } from 'pino'
+import type { AcmeConfig } from '../../src/config/acme-config.js'
 import { AcmeService } from '../../src/primary/acme/acme-service.js'
 import type { SharedStore } from '../../src/primary/store/shared-store.js'
 import { tempDir } from './certificates.js'
@@ -15,8 +16,8 @@ export interface InProcessAcme {
   waitForLine (match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
 }
 
-/** The primary's AcmeService alone, logging into an array: no workers, no ports. Stopped in teardown. `store`: as with --store. */
-export function inProcessAcme (t: Teardown, directoryUrl: string, domains: string[], stateDir = join(tempDir(t), 'state'), store?: SharedStore): InProcessAcme {
+/** The primary's AcmeService alone, logging into an array: no workers, no ports. Stopped in teardown. `store`: as with --store; `config`: more --acme-* settings. */
+export function inProcessAcme (t: Teardown, directoryUrl: string, domains: string[], stateDir = join(tempDir(t), 'state'), store?: SharedStore, config: Partial<AcmeConfig> = {}): InProcessAcme {
   const lines = new WatchedList<Record<string, unknown>>()
   const log = pino({ level: 'debug' }, {
     write: (text: string) => {
@@ -24,7 +25,7 @@ export function inProcessAcme (t: Teardown, directoryUrl: string, domains: strin
     }
   })
   const service = new AcmeService({
-    config: { domains, directoryUrl, email: undefined, ca: undefined, challenge: 'tls-alpn-01', stateDir },
+    config: { domains, directoryUrl, email: undefined, ca: undefined, challenge: 'tls-alpn-01', stateDir, ...config },
     log,
     store,
     manualNames: () => false,

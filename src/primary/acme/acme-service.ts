@@ -9,6 +9,7 @@ import { configureCaHttp } from './ca-http.js'
 import { caWait, longerWait, type CaWait } from './ca-wait.js'
 import { Retry } from '../store/retry.js'
 import { AcmeOrderer } from './acme-order.js'
+import { AcmeProfile } from './acme-profile.js'
 import { CertificateStorage, FleetWait, type OrderLease } from './certificate-storage.js'
 import { ChallengeRegistry } from './challenge-registry.js'
 import { FleetCertificates } from './fleet-certificates.js'
@@ -17,6 +18,7 @@ import type { NextStep } from './renewal-info.js'
 import { RenewalPlanner } from './renewal-planner.js'
 import { maxTimerMs, retryDelay } from './renewal-schedule.js'
 import type { StoredCertificate } from './state-store.js'
+import { addressesFirst } from './ip-identifier.js'
 import { describe, type Served } from './stored-certificate.js'
 import { temporaryCertificate } from './temporary-certificate.js'
 
@@ -55,6 +57,7 @@ export class AcmeService {
   readonly #challenges: ChallengeRegistry
   readonly #orderer: AcmeOrderer
   readonly #planner: RenewalPlanner
+  readonly #profile: AcmeProfile | undefined
   readonly #fleetChallenges: FleetChallenges | undefined
   readonly #fleet: FleetCertificates | undefined
   /** Names whose order waits for the store (logged once), with their back-off. */
@@ -84,15 +87,20 @@ export class AcmeService {
       ? undefined
       : new FleetCertificates(this.#storage, this.names, this.#log, { served: (name) => this.#served.get(name) as Served, adopt: async (name, served) => this.#adopt(name, served) })
     this.#planner = new RenewalPlanner(this.#config.directoryUrl, this.#log)
-    this.#orderer = new AcmeOrderer(this.#config, this.#log, this.#storage, this.#challenges, this.#fleetChallenges)
+    this.#profile = this.#config.profile === undefined ? undefined : new AcmeProfile(this.#config.profile, this.#config.directoryUrl)
+    this.#orderer = new AcmeOrderer(this.#config, this.#log, this.#storage, this.#challenges, this.#fleetChallenges, this.#profile)
   }
 
   /**
    * Before the workers start: opens --state-dir, loads the stored
    * certificates (with --store, the store's copy when it is newer: bounded,
-   * the disk's otherwise), makes a temporary one for the rest. Never asks the CA.
+   * the disk's otherwise), makes a temporary one for the rest. Asks the CA
+   * only for --acme-profile (its directory, at most 5 s): a profile it does
+   * not list stops the start (SERAPH_ERR_ACME_PROFILE_UNKNOWN).
    */
   async prepare (): Promise<void> {
+    configureCaHttp(this.#config.ca, (response) => { this.#caWait = longerWait(this.#caWait, caWait(response)) })
+    await this.#profile?.checkAtStart(this.#log)
     await this.#storage.local.open()
     this.#fleetChallenges?.start()
     const missing: string[] = []
@@ -118,7 +126,6 @@ export class AcmeService {
 
   /** Plans every name's next order (at once for those without a certificate). */
   start (): void {
-    configureCaHttp(this.#config.ca, (response) => { this.#caWait = longerWait(this.#caWait, caWait(response)) })
     setLogger((message) => this.#log.debug({ detail: message }, 'acme-client'))
     this.#fleet?.start()
     // The store is back: orders that waited for it go on now.
@@ -139,9 +146,13 @@ export class AcmeService {
     this.#timers.clear()
   }
 
-  /** One entry per name, as the workers need it. */
+  /**
+   * One entry per name, as the workers need it. Addresses first: without
+   * --cert the first entry is what clients that send no server name get,
+   * and a client connecting to an IP address sends none (RFC 6066 §3).
+   */
   get certificates (): CertificateEntry[] {
-    return this.names.map((name) => {
+    return addressesFirst(this.names).map((name) => {
       const served = this.#served.get(name) as Served
       return { names: [name], serial: served.serial, cert: served.stored.chain, key: served.stored.key }
     })

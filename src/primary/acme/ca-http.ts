@@ -53,8 +53,8 @@ export function configureCaHttp (extraCa: string | undefined, onErrorResponse?: 
   if (Array.isArray(handlers) && handlers.length > 1) handlers.unshift(...handlers.splice(id, 1))
 }
 
-/** A GET outside acme-client (RFC 9773 renewalInfo), with the same trust and timeout; throws on an error status. */
-export async function caGet (url: string): Promise<{ data: unknown, headers: Record<string, unknown> }> {
-  const response = await acmeAxios.get(url)
+/** A GET outside acme-client (RFC 9773 renewalInfo, the directory), with the same trust and timeout (or a shorter one); throws on an error status. */
+export async function caGet (url: string, timeoutMs?: number): Promise<{ data: unknown, headers: Record<string, unknown> }> {
+  const response = await acmeAxios.get(url, timeoutMs === undefined ? {} : { timeout: timeoutMs })
   return { data: response.data as unknown, headers: response.headers as Record<string, unknown> }
 }

@@ -2,13 +2,13 @@ import { X509Certificate } from 'node:crypto'
 import type { Logger } from '../../shared/logger.js'
 import { caGet } from './ca-http.js'
 import { ariPollDelay, certificateId, nextStep, parseRenewalInfo, type NextStep } from './renewal-info.js'
-import { renewalTime } from './renewal-schedule.js'
+import { leftAtRenewal, renewalTime } from './renewal-schedule.js'
 import type { Served } from './stored-certificate.js'
 
 /**
  * When to renew a served certificate: inside the CA's renewalInfo window
  * (RFC 9773) when its directory offers one, else at a third of the lifetime
- * left.
+ * left (half for a certificate shorter than 10 days: renewal-schedule.ts).
  */
 export class RenewalPlanner {
   readonly #directoryUrl: string
@@ -41,7 +41,8 @@ export class RenewalPlanner {
       // The fallback stands; ask again in a while, in case the CA has since moved the window earlier.
       const retryAt = Date.now() + ariPollDelay(undefined)
       if (retryAt < fallbackAt) step = { action: 'check', at: retryAt }
-      note = () => this.#log.warn({ names: [name], problem: (err as Error).message }, 'renewal information unavailable, using a third of the lifetime')
+      const left = leftAtRenewal(served.notAfter.getTime() - served.notBefore.getTime()) === 1 / 2 ? 'half' : 'a third'
+      note = () => this.#log.warn({ names: [name], problem: (err as Error).message }, `renewal information unavailable, using ${left} of the lifetime`)
     }
     // Planned before it is logged: whoever reads the line finds the plan made.
     apply(step)

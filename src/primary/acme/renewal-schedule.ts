@@ -5,10 +5,24 @@ export const retryMaxMs = 3_600_000
 /** setTimeout's longest delay; a later renewal is re-planned when it fires. */
 export const maxTimerMs = 2 ** 31 - 1
 
-/** When to renew: once a third of the lifetime is left (Let's Encrypt's advice, and certbot's 30 of 90 days). */
+/** A certificate valid for less than this is short-lived (Let's Encrypt's 6-day `shortlived` profile). */
+export const shortLivedMs = 10 * 86_400_000
+
+/**
+ * When to renew without the CA's renewalInfo: once a third of the lifetime
+ * is left (Let's Encrypt's advice, certbot's 30 of 90 days), or half of it
+ * for a short-lived certificate: a third of 6 days is 2 days, too little to
+ * get through a CA outage or a rate limit (Let's Encrypt's advice for
+ * short-lived certificates: renew at half their lifetime).
+ */
 export function renewalTime (notBefore: Date, notAfter: Date): number {
   const lifetime = notAfter.getTime() - notBefore.getTime()
-  return notAfter.getTime() - lifetime / 3
+  return notAfter.getTime() - lifetime * leftAtRenewal(lifetime)
+}
+
+/** The share of the lifetime still left when the fallback renews. */
+export function leftAtRenewal (lifetimeMs: number): number {
+  return lifetimeMs < shortLivedMs ? 1 / 2 : 1 / 3
 }
 
 /** Capped exponential back-off after `failures` failed tries in a row (1 or more). */

@@ -1,4 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
+import { canonicalIp } from '../../shared/ip-address.js'
 import type { StoredCertificate } from './state-store.js'
 
 export type StoredCheck =
@@ -26,8 +27,9 @@ export function checkStoredCertificate (name: string, stored: StoredCertificate,
   // other subjectAltName (another name, a wildcard, an address) means the
   // file is not the one seraph wrote for it.
   const altNames = (leaf.subjectAltName ?? '').split(/,\s*/).filter(Boolean)
-  if (altNames.length !== 1 || altNames[0]?.toLowerCase() !== `dns:${name}`) {
-    return { usable: false, reason: `it is for ${altNames.length === 0 ? 'no name' : altNames.join(', ')}, not DNS:${name}` }
+  if (altNames.length !== 1 || !namesExactly(altNames[0] as string, name)) {
+    const wanted = canonicalIp(name) === undefined ? `DNS:${name}` : `IP Address:${name}`
+    return { usable: false, reason: `it is for ${altNames.length === 0 ? 'no name' : altNames.join(', ')}, not ${wanted}` }
   }
   try {
     if (!leaf.checkPrivateKey(createPrivateKey(stored.key))) return { usable: false, reason: 'the private key does not belong to the certificate' }
@@ -35,6 +37,12 @@ export function checkStoredCertificate (name: string, stored: StoredCertificate,
     return { usable: false, reason: 'the private key cannot be read' }
   }
   return { usable: true, leaf }
+}
+
+/** True when the subjectAltName entry `entry` (as Node writes it) is `name`: a DNS name, or an address in any spelling (Node writes IPv6 uncompressed). */
+function namesExactly (entry: string, name: string): boolean {
+  if (entry.toLowerCase() === `dns:${name}`) return true
+  return entry.startsWith('IP Address:') && canonicalIp(entry.slice('IP Address:'.length)) === canonicalIp(name) && canonicalIp(name) !== undefined
 }
 
 /** A certificate being served for a name, read from its chain. */
