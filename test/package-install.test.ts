@@ -71,7 +71,7 @@ t.test('the installed seraph, run as nobody, serves a file over HTTPS with a dev
     command: ['setpriv', `--reuid=${nobody.uid}`, `--regid=${nobody.gid}`, '--clear-groups', '--pdeathsig', 'KILL', '--', 'env', '-u', 'NODE_OPTIONS', bin],
     env: {
       // Nothing of npm's: the environment a user's shell has.
-      ...unset(['XDG_STATE_HOME', ...Object.keys(process.env).filter((name) => /^npm_/i.test(name))]),
+      ...unset(['XDG_STATE_HOME', 'SERAPH_USER', ...Object.keys(process.env).filter((name) => /^npm_/i.test(name))]),
       HOME: home,
       // The bin's `#!/usr/bin/env node` finds this one first: the Node under test.
       PATH: `${nodeDir}:/usr/bin:/bin`

@@ -50,5 +50,6 @@ t.test('an edited, added or removed rules file is applied by every worker within
   rmSync(join(root, '_redirects'))
   await removed
   t.same(await ask('/a'), Array(6).fill([404, 'noindex']))
-  t.same(seraph.lines.filter((l) => l.level >= 40), [], 'no warning on the way')
+  // Where nobody cannot read the checkout, the test environment runs the workers as its owner (test/helpers/worker-user.ts): seraph warns if that is root.
+  t.same(seraph.lines.filter((l) => l.level >= 40 && !l.msg.startsWith('the workers run as root')), [], 'no warning on the way')
 })
