@@ -6,7 +6,8 @@ import t, { type Test } from 'tap'
 import { optionSpecs } from '../src/config/options.js'
 import { tempDir } from './helpers/certificates.js'
 import { getFresh } from './helpers/https-client.js'
-import { nodeDirFor, packAndInstall, run, unset, userIds, type InstalledPackage } from './helpers/installed-package.js'
+import { nodeDirFor, packAndInstall, run, unset, type InstalledPackage } from './helpers/installed-package.js'
+import { lookupUser } from '../src/config/accounts.js'
 import { SeraphProcess } from './helpers/seraph-process.js'
 import { within } from './helpers/within.js'
 
@@ -53,7 +54,8 @@ t.test('the tarball has what seraph runs and nothing of the tests', async (t) =>
 
 t.test('the installed seraph, run as nobody, serves a file over HTTPS with a development certificate in its state dir', async (t) => {
   const { bin, packageDir } = pkg()
-  const nobody = userIds('nobody')
+  // seraph's own look-up (getent), as its --user has it.
+  const nobody = lookupUser('nobody')!
   const home = join(work, 'home')
   mkdirSync(home)
   chownSync(home, nobody.uid, nobody.gid)

@@ -140,16 +140,6 @@ export async function packAndInstall (t: Teardown, work: string, prepare: (sourc
   return { tarball, tarballFiles, prefix, packageDir: join(prefix, 'lib', 'node_modules', 'seraph'), bin: join(prefix, 'bin', 'seraph'), installedFrom, packMs, installMs }
 }
 
-/** The uid and gid of a user the system knows, e.g. nobody. */
-export function userIds (name: string): { uid: number, gid: number } {
-  const id = (flag: string): number => {
-    const out = spawnSync('id', [flag, name], { encoding: 'utf8' })
-    if (out.status !== 0) throw new Error(`id ${flag} ${name}: ${out.stderr}`)
-    return Number(out.stdout.trim())
-  }
-  return { uid: id('-u'), gid: id('-g') }
-}
-
 /**
  * A directory holding a `node` that `uid` may run: this one's, or a link to
  * it when its folder is closed to others (CI's Node 24 sits in a mktemp
