@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { packageRoot } from '../../src/shared/package-info.js'
+import { checkWorkerAccess } from '../../src/primary/worker-access.js'
 
 /** Tests run as root here: seraph's workers then run as nobody (uid 65534). */
 export const runAsRoot = process.getuid?.() === 0
@@ -12,14 +12,17 @@ export const nobody = { uid: 65534, gid: 65534 } as const
 
 /**
  * Whether nobody can load the built worker from this checkout: not from one
- * under a 0700 folder (a clone into `mktemp -d`, or /root). Asked of the
- * kernel, as nobody, like seraph's own check.
+ * under a 0700 folder (a clone into `mktemp -d`, or /root), nor with a Node
+ * in one. Asked with seraph's own check, of the kernel, as nobody.
  */
-export const checkoutReadableByNobody: boolean = !runAsRoot || spawnSync(process.execPath, ['-e', `
-  const { accessSync, constants } = require('node:fs')
-  accessSync(${JSON.stringify(join(packageRoot, 'dist', 'workers', 'worker.js'))}, constants.R_OK)
-  accessSync(${JSON.stringify(join(packageRoot, 'node_modules'))}, constants.R_OK | constants.X_OK)
-`], { uid: nobody.uid, gid: nobody.gid, cwd: '/', env: {} }).status === 0
+export const checkoutReadableByNobody: boolean = !runAsRoot || (() => {
+  try {
+    checkWorkerAccess({ user: 'nobody', group: 'nogroup', byDefault: true, ...nobody }, [join(packageRoot, 'dist', 'workers', 'worker.js'), join(packageRoot, 'node_modules')])
+    return true
+  } catch {
+    return false
+  }
+})()
 
 /**
  * tap's processinfo hook rides along into every process a test spawns (it
