@@ -97,7 +97,11 @@ function seraph (id, workers, nodeOptions = undefined, protocols = workers === 1
         ...nodeCommand(ctx, [join(ctx.seraphDir, 'dist/src/cli.js'),
           '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers),
           '--root', site === undefined ? ctx.root : site.root(ctx), '--cert', ctx.certPath, '--key', ctx.keyPath,
-          '--admin-port', String(adminPort)]),
+          '--admin-port', String(adminPort),
+          // Started as root, seraph runs its workers as nobody, who cannot
+          // read the bench's private temp folder (mode 0700) that holds this
+          // copy of seraph: as root they run as root, as nginx's do (`user root`).
+          ...(process.getuid?.() === 0 ? ['--user', 'root'] : [])]),
         cwd: ctx.seraphDir,
         ...(nodeOptions === undefined ? {} : { env: { ...process.env, NODE_OPTIONS: nodeOptions } }),
         // The access log stays on, as in production; it goes to a file.
