@@ -239,7 +239,9 @@ function bareHttps (id, workers, scheduling, seraphHeaders = false, http2 = unde
       }[scheduling]}${
       seraphHeaders ? ', with the same response headers as seraph' : ''}`,
     skipped: scheduling === 'reuseport' ? reusePortMissing() : undefined,
-    protocols: http2 === undefined ? ['h1'] : ['h2'],
+    // The plain compat floor is issue 31's floor for every scenario: over
+    // HTTP/1.1 it is the same server (allowHTTP1) a seraph worker is.
+    protocols: http2 === undefined ? ['h1'] : http2 === 'compat' && !seraphHeaders ? ['h1', 'h2'] : ['h2'],
     async start (ctx) {
       return await startWithReadyLine({
         name: this.label,
