@@ -19,9 +19,8 @@ export const nodeChoices = /** @type {const} */ (['24', 'current'])
 
 /**
  * The folder of the installed Node 24, reused by every later run:
- * bench/results/node24 (ignored by git). Not ~/.cache: a bench started as
- * root runs seraph's workers as nobody, who cannot read a Node under /root
- * (seraph refuses to start, SERAPH_ERR_USER_CANNOT_READ).
+ * bench/results/node24 (ignored by git), in the checkout: readable by
+ * whatever user the servers run as, which a Node under /root/.cache is not.
  */
 export function node24Prefix () {
   return fileURLToPath(new URL('results/node24', import.meta.url))
