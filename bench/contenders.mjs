@@ -97,7 +97,11 @@ function seraph (id, workers, nodeOptions = undefined, protocols = workers === 1
         ...nodeCommand(ctx, [join(ctx.seraphDir, 'dist/src/cli.js'),
           '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers),
           '--root', site === undefined ? ctx.root : site.root(ctx), '--cert', ctx.certPath, '--key', ctx.keyPath,
-          '--admin-port', String(adminPort)]),
+          '--admin-port', String(adminPort),
+          // Started as root, seraph runs its workers as nobody, who cannot
+          // read the bench's private temp folder (mode 0700) that holds this
+          // copy of seraph: as root they run as root, as nginx's do (`user root`).
+          ...(process.getuid?.() === 0 ? ['--user', 'root'] : [])]),
         cwd: ctx.seraphDir,
         ...(nodeOptions === undefined ? {} : { env: { ...process.env, NODE_OPTIONS: nodeOptions } }),
         // The access log stays on, as in production; it goes to a file.
@@ -235,7 +239,9 @@ function bareHttps (id, workers, scheduling, seraphHeaders = false, http2 = unde
       }[scheduling]}${
       seraphHeaders ? ', with the same response headers as seraph' : ''}`,
     skipped: scheduling === 'reuseport' ? reusePortMissing() : undefined,
-    protocols: http2 === undefined ? ['h1'] : ['h2'],
+    // The plain compat floor is issue 31's floor for every scenario: over
+    // HTTP/1.1 it is the same server (allowHTTP1) a seraph worker is.
+    protocols: http2 === undefined ? ['h1'] : http2 === 'compat' && !seraphHeaders ? ['h1', 'h2'] : ['h2'],
     async start (ctx) {
       return await startWithReadyLine({
         name: this.label,

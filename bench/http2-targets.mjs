@@ -65,6 +65,14 @@ const specs = [
   { id: 'new-tls-cpu-floor', what: 'full TLS handshake per request, N workers, server CPU per connection', limit: 1.1, unit: 'µs/req', measure: 'cpu', seraph: ['new-tls-per-request', 'seraph'], reference: ['new-tls-per-request', 'bare-https'], against: 'bare https floor, N workers' },
   { id: 'h2-small-page-cpu-stream-headers', what: 'HTTP/2 small page, server CPU per request (to read)', limit: null, unit: 'µs/req', measure: 'cpu', seraph: ['h2-small-page', 'seraph'], reference: ['h2-small-page', 'bare-h2-stream-headers'], against: 'bare http2 stream-API floor with seraph\'s headers' },
   { id: 'h2-small-page-cpu-compat-headers', what: 'HTTP/2 small page, server CPU per request (to read)', limit: null, unit: 'µs/req', measure: 'cpu', seraph: ['h2-small-page', 'seraph'], reference: ['h2-small-page', 'bare-h2-compat-headers'], against: 'bare http2 compat floor with seraph\'s headers' },
+  // Issue 31: against the plain compat floor (http2.createSecureServer({ allowHTTP1 }),
+  // compat 'request' handler, 2 headers), the server a seraph worker is, in every scenario.
+  { id: 'i31-new-tls', what: 'issue 31: new connection per request (full TLS handshake + GET), server CPU per connection', limit: 1.05, unit: 'µs/req', measure: 'cpu', seraph: ['new-tls-per-request', 'seraph'], reference: ['new-tls-per-request', compat], against: 'plain compat floor' },
+  { id: 'i31-h2-small-page', what: 'issue 31: HTTP/2 small page, server CPU per request', limit: 1.1, unit: 'µs/req', measure: 'cpu', seraph: ['h2-small-page', 'seraph'], reference: ['h2-small-page', compat], against: 'plain compat floor' },
+  { id: 'i31-h2-small-page-headers', what: 'issue 31: HTTP/2 small page, server CPU per request', limit: 1.0, unit: 'µs/req', measure: 'cpu', seraph: ['h2-small-page', 'seraph'], reference: ['h2-small-page', 'bare-h2-compat-headers'], against: 'compat floor with seraph\'s headers' },
+  { id: 'i31-small-page', what: 'issue 31: HTTP/1.1 keep-alive small page, server CPU per request', limit: 1.25, unit: 'µs/req', measure: 'cpu', seraph: ['small-page', 'seraph'], reference: ['small-page', compat], against: 'plain compat floor' },
+  { id: 'i31-mix', what: 'issue 31: HTTP/1.1 keep-alive mix, server CPU per request', limit: 1.25, unit: 'µs/req', measure: 'cpu', seraph: ['mix', 'seraph'], reference: ['mix', compat], against: 'plain compat floor' },
+  { id: 'i31-rss', what: 'issue 31: RSS after the HTTP/1.1 small page run, main + workers', limit: 1.15, unit: 'MiB', measure: 'rss', seraph: ['small-page', 'seraph'], reference: ['small-page', compat], against: 'plain compat floor' },
   { id: 'new-tls-seraph-n-vs-1', what: 'full TLS handshake, seraph N workers vs 1 (to read)', limit: null, unit: 'µs/req', measure: 'cpu', seraph: ['new-tls-per-request', 'seraph'], reference: ['new-tls-per-request', 'seraph-1'], against: 'seraph, 1 worker' },
   { id: 'new-tls-floor-n-vs-1', what: 'full TLS handshake, floor N workers vs 1 (to read)', limit: null, unit: 'µs/req', measure: 'cpu', seraph: ['new-tls-per-request', 'bare-https'], reference: ['new-tls-per-request', 'bare-https-1'], against: 'bare https floor, 1 worker' }
 ]
@@ -143,7 +151,7 @@ export function formatHttp2Targets (rows, slices = '') {
   const how = slices === ''
     ? 'the interleaved slices did not run: "met?" reads the ratio of the medians'
     : `"interleaved": the servers of a scenario running at once, loaded in turn, ${slices}, CPU summed (in brackets the quartiles of the per-round ratios; seraph's HTTP/2 against its HTTP/1.1 compares two scenarios measured one after the other); "met?" reads it where it ran`
-  return ['Targets of issue 14 (ratios in this run; the rows "to read" have no target: against the HTTP/2 floors that send seraph\'s headers, and N workers against 1 for a new TLS connection)',
+  return ['Targets of issues 14 and 31 (ratios in this run; the rows "to read" have no target: against the HTTP/2 floors that send seraph\'s headers, and N workers against 1 for a new TLS connection)',
     `  ${how}`,
     formatTable(['target', 'seraph (median)', 'compared with (median)', 'ratio of medians', 'interleaved', 'met?'], cells, [false, true, true, true, true, false]), ''].join('\n')
 }

@@ -23,6 +23,7 @@ import { generatorBoundCores } from './targets.mjs'
  * @property {number} clientCores CPU of this process (the load generator) / run duration
  * @property {number} otherCores CPU of every other process on the machine / run duration
  * @property {number} attempts how often it was measured (see disturbedCores in run.mjs)
+ * @property {string} [node] the Node (process.version) the run's servers and load generator ran on (run.mjs --node)
  * @property {{ main: number, workers: number[] }} rssMiB after the run
  * @property {{ connections: number, responses: number } | undefined} serverCounts seraph's own counts during the run
  *
@@ -220,7 +221,7 @@ export function formatReport (report) {
     const rows = report.summary.filter((r) => r.scenario === scenario.id)
     if (rows.length === 0) continue
     out.push(`Scenario ${scenario.id}: ${scenario.title}`)
-    out.push(`  ${scenario.explains}; ${scenario.connections} connections, median of ${report.reps} run(s)` +
+    out.push(`  ${scenario.explains}; ${scenario.connections} connections, median of ${report.reps} run(s) on Node ${process.version}` +
       `${scenario.reconnect ? '; responses counted by the bench hook (autocannon 9 counts none with reconnectRate 1)' : ''}`)
     out.push(formatTable(scenarioHeaders, rows.map(scenarioCells)))
     if (scenario.reconnect) out.push(handshakeNote(rows, report.probes))

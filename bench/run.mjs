@@ -21,6 +21,7 @@ import { formatReport, summarize } from './report.mjs'
 import { writeResults } from './results.mjs'
 import { floorRatios, targetRows } from './targets.mjs'
 import { scenarios as allScenarios } from './scenarios.mjs'
+import { ensureNode24, nodeChoices, nodeDescription, node24Prefix, rerunOn } from './node-choice.mjs'
 import { measure, probePhase, progress, waitForQuiet } from './phases.mjs'
 import { failWith, runBenchScript } from './script-lifecycle.mjs'
 import { runSlices } from './slices.mjs'
@@ -34,12 +35,14 @@ import { runSlices } from './slices.mjs'
  */
 
 const usage = `usage: npm run bench -- [--quick] [--duration S] [--warmup S] [--reps N]
-                     [--scenarios id,id] [--contenders id,id] [--paired-rounds N]
+                     [--scenarios id,id] [--contenders id,id] [--paired-rounds N] [--node 24|current]
   --quick       3 scenarios, 2 s runs after a 2 s warm-up, 1 repetition, 4 paired rounds (about 4 minutes)
   default       6 scenarios, 8 s runs after a 3 s warm-up, 3 repetitions, 12 paired rounds (about 30 minutes)
   --paired-rounds  rounds of the interleaved 1 s slices that measure the targets' CPU ratios
                 (one scenario at a time, its servers running at once, loaded in turn); 0 leaves them out
   scenarios:    ${allScenarios.map((s) => s.id).join(', ')}
+  --node        24 (default): Node 24, npm's node@24 installed once into ${node24Prefix()}
+                (as .ci/run installs it) when this is not Node 24; current: the Node running this (${process.version})
   contenders:   ${allContenderIds.join(', ')}
 `
 
@@ -56,7 +59,8 @@ function parseOptions () {
     reps: { type: 'string' },
     scenarios: { type: 'string' },
     contenders: { type: 'string' },
-    'paired-rounds': { type: 'string' }
+    'paired-rounds': { type: 'string' },
+    node: { type: 'string', default: '24' }
   }, usage)
   const number = (/** @type {string | undefined} */ text, /** @type {number} */ fallback, /** @type {string} */ name) => {
     if (text === undefined) return fallback
@@ -77,7 +81,9 @@ function parseOptions () {
   const scenarios = allScenarios.filter((s) => scenarioIds === undefined ? !quick || s.quick : scenarioIds.includes(s.id))
   const contenderIds = parseIdList(values.contenders, allContenderIds, 'contender', fail)
   const pairedRounds = wholeNumber(values['paired-rounds'] ?? (quick ? '4' : '12'), 'paired-rounds', 0, fail)
-  return { quick, durationSec, warmupSec, reps, scenarios, contenderIds, pairedRounds }
+  const node = /** @type {import('./node-choice.mjs').NodeChoice} */ (values.node)
+  if (!nodeChoices.includes(node)) fail(`--node is 24 or current, not ${values.node}`)
+  return { quick, durationSec, warmupSec, reps, scenarios, contenderIds, pairedRounds, node }
 }
 
 /** Other processes using more CPU than this during a run disturbed it. */
@@ -223,7 +229,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
             retries.used++
             progress('  disturbed: measuring again')
           }
-          runs.push({ ...best, attempts })
+          runs.push({ ...best, attempts, node: process.version })
         } catch (err) {
           const error = err instanceof Error ? err.message : String(err)
           failures.push({ scenario: scenario.id, contender: contender.id, rep, error })
@@ -247,6 +253,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
     availableParallelism: cores,
     kernel: `Linux ${release()}`,
     node: process.version,
+    nodeSource: nodeDescription(options.node),
     nginx: versionOf(nginxBinary),
     autocannon: autocannonVersion,
     h2load: h2loadVersion(),
@@ -256,6 +263,7 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
   const header = [
     `seraph bench, ${date.toISOString()}${options.quick ? ' (--quick)' : ''}`,
     `machine: ${cpuModel}, ${machine.nproc} cores (availableParallelism ${cores}), ${machine.kernel}, node ${machine.node}, nginx ${machine.nginx}`,
+    `every figure below ran on ${machine.nodeSource}: seraph, the floors and autocannon`,
     `seraph: the build in dist/ when the bench started (copied; JavaScript hash ${build})`,
     `load generator: autocannon ${autocannonVersion} in this one process (one thread), on the same ${machine.nproc} cores as the server`,
     `  (HTTP/2 scenarios: h2load ${machine.h2load}, one thread, as a child process; its CPU counts as the generator's),`,
@@ -307,6 +315,21 @@ async function main (/** @type {string} */ tmpDir, /** @type {() => void} */ sto
   })
   process.stdout.write(`results: ${files.json}\nchart:   ${files.svg}\n`)
   if (summary.length === 0) process.exitCode = 1
+}
+
+// Node 24 unless asked otherwise: the options are checked first (a bad one
+// is one line on the machine's Node, before anything is installed), then
+// the bench runs again on Node 24 when this is another Node.
+/** @type {string} */
+let chosen
+try {
+  chosen = parseOptions().node
+} catch (err) {
+  // parseArgs' ERR_PARSE_ARGS_* errors go on with hints: their first line.
+  fail(err instanceof Error ? err.message.split('\n')[0] ?? err.message : String(err))
+}
+if (chosen === '24' && !process.version.startsWith('v24.')) {
+  await rerunOn(ensureNode24(progress, fail))
 }
 
 runBenchScript({ name: 'bench', folderPrefix: 'seraph-bench-', stack: true, onSignal: (signal) => progress(`bench: ${signal}: stopping every server it started`) }, main)

@@ -1,5 +1,6 @@
 import { readFileSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
+import * as https from 'node:https'
 import t from 'tap'
 import { Agent, request } from 'undici'
 import { makeCertificate } from './helpers/certificates.js'
@@ -64,4 +65,49 @@ t.test('a cached page carries exactly the default headers, over HTTP/1.1 and HTT
       t.same(headers, expected[version], `HTTP/${version} ${round} answer: exactly these headers`)
     }
   }
+})
+
+interface RawAnswer { status: number | undefined, rawHeaders: string[] }
+
+// node:https, not undici: its rawHeaders keep the order and any repeated name.
+function getRaw (port: number, ca: Buffer, agent: https.Agent): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: '/page.html', ca, agent }, (res) => {
+      res.resume()
+      res.on('end', () => { resolve({ status: res.statusCode, rawHeaders: res.rawHeaders }) })
+    })
+    req.on('error', reject)
+  })
+}
+
+const namesOf = (raw: string[]): string[] => raw.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase())
+
+// The HTTP/1.1 fast path writes a header list prepared once per file version
+// (cached-response.ts, answerHttp1): the same headers in the same order as
+// Fastify's answer, each name once, and a Date Node writes per answer — a
+// list prepared once must not carry the Date of the first answer.
+t.test('HTTP/1.1: the fast path sends Fastify\'s headers in Fastify\'s order, each once, with a fresh Date', async (t) => {
+  const dir = t.testdir({ site: { 'page.html': page } })
+  const root = join(dir, 'site')
+  utimesSync(join(root, 'page.html'), mtime, mtime)
+  const cert = await makeCertificate(dir, 'real')
+  const ca = readFileSync(cert.ca)
+  const { port } = await startSeraph(t, ['--workers', '1', '--root', root, '--cert', cert.cert, '--key', cert.key])
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => { agent.destroy() })
+  const fastify = await getRaw(port, ca, agent)
+  const fast = await getRaw(port, ca, agent)
+  t.equal(fastify.status, 200)
+  t.equal(fast.status, 200)
+  t.same(namesOf(fast.rawHeaders), namesOf(fastify.rawHeaders), 'the same names in the same order as Fastify\'s first answer')
+  const names = namesOf(fast.rawHeaders)
+  t.same(names, [...new Set(names)], 'no name twice')
+  t.same(names.slice(-3), ['date', 'connection', 'keep-alive'], 'Node adds date, connection and keep-alive after the prepared list')
+  const dateOf = (answer: RawAnswer): number => Date.parse(answer.rawHeaders[answer.rawHeaders.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === 'date') + 1] ?? '')
+  const first = dateOf(fast)
+  t.ok(Math.abs(first - Date.now()) < 2000, 'the Date is now')
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const later = await getRaw(port, ca, agent)
+  t.ok(dateOf(later) > first, `a later fast-path answer has a later Date (${dateOf(later)} > ${first})`)
+  t.same(namesOf(later.rawHeaders), names, 'and the same headers')
 })

@@ -27,8 +27,23 @@ export interface CachedHttp2Answer extends CachedAnswer {
   readonly rawHeaders: readonly string[]
 }
 
+/**
+ * {@link CachedAnswer} for the HTTP/1.1 fast path (fast-path.ts): the same
+ * headers as a flat name/value list for `response.writeHead(status, list)`.
+ */
+export interface CachedHttp1Answer extends CachedAnswer {
+  /**
+   * Never to be modified: shared by every answer for this file version and
+   * variant. writeHead() reads it and keeps no reference (Node adds `date`
+   * to the header block it writes, not to the list: the date stays fresh).
+   */
+  readonly rawHeaders: readonly string[]
+}
+
 type Variant = Encoding | 'not-modified'
 interface PreparedForFile extends Partial<Record<Variant, OutgoingHttpHeaders>> {
+  /** The HTTP/1.1 fast path's answers. */
+  h1?: Partial<Record<Variant, CachedHttp1Answer>>
   /** The HTTP/2 fast path's answers, `:status` in their headers. */
   h2?: Partial<Record<Variant, CachedHttp2Answer>>
   /** The same, per `_headers` edit (site-rules/header-edit.ts) of the paths this file is served at. */
@@ -59,6 +74,31 @@ export class CachedResponses {
   }
 
   /**
+   * The same answer for the HTTP/1.1 fast path, whole: status, headers as a
+   * flat list and body are prepared once per file version, variant and
+   * `_headers` edit, so a request costs no header object, no spread and no
+   * walk over an object's keys (Node's writeHead takes the list as it is:
+   * `_storeHeader` in lib/_http_outgoing.js).
+   */
+  answerHttp1 (request: IncomingHttpHeaders, file: CachedFile, edit?: HeaderEdit): CachedHttp1Answer {
+    const variant = isNotModified(request, file) ? 'not-modified' : chooseEncoding(file, request['accept-encoding'])
+    const forFile = this.#preparedFor(file, edit)
+    forFile.h1 ??= {}
+    let answer = forFile.h1[variant]
+    if (answer === undefined) {
+      const headers = this.#headersFor(file, variant, edit)
+      answer = {
+        status: variant === 'not-modified' ? 304 : 200,
+        headers,
+        rawHeaders: flatten(headers),
+        body: variant === 'not-modified' ? undefined : bodyOf(file, variant)
+      }
+      forFile.h1[variant] = answer
+    }
+    return answer
+  }
+
+  /**
    * The same answer for stream.respond() (http2-fast-path.ts): the headers
    * carry `:status`, so the stream API takes them as they are. They are
    * prepared once per file version and variant like the others, in the same
@@ -79,7 +119,7 @@ export class CachedResponses {
     if (answer === undefined) {
       const status = variant === 'not-modified' ? 304 : 200
       const headers = { ':status': status, ...this.#headersFor(file, variant, edit) }
-      const rawHeaders = Object.entries(headers).flatMap(([name, value]) => [name, String(value)])
+      const rawHeaders = flatten(headers)
       answer = { status, headers, rawHeaders, body: variant === 'not-modified' ? undefined : bodyOf(file, variant) }
       forFile.h2[variant] = answer
     }
@@ -125,6 +165,21 @@ export class CachedResponses {
     }
     return headers
   }
+}
+
+/**
+ * `headers` as a flat name/value list, in their order. A list value (never
+ * made by seraph's headers or `_headers` edits, whose values are strings)
+ * would become one pair per value, as Node sends it from a header object.
+ */
+function flatten (headers: Readonly<OutgoingHttpHeaders>): string[] {
+  const list: string[] = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue
+    if (Array.isArray(value)) for (const one of value) list.push(name, one)
+    else list.push(name, String(value))
+  }
+  return list
 }
 
 function bodyOf (file: CachedFile, encoding: Encoding): Buffer {

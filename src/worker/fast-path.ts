@@ -38,8 +38,11 @@ export function withFastPath (options: FastPathOptions, fastify: Handler): Handl
     if (file === undefined) return fastify(request, response)
     const rules = options.rules?.forPath(url)
     if (rules?.forced === true) return fastify(request, response)
-    const { status, headers, body } = options.responses.answer(request.headers, file, rules?.headers)
-    response.writeHead(status, closesWhileDraining(request, options.isDraining) ? { ...headers, connection: 'close' } : headers)
+    const { status, rawHeaders, body } = options.responses.answerHttp1(request.headers, file, rules?.headers)
+    // The prepared flat list as it is (writeHead only reads it); a draining
+    // worker's rare answers get a copy with `connection: close`.
+    const list = closesWhileDraining(request, options.isDraining) ? [...rawHeaders, 'connection', 'close'] : rawHeaders
+    response.writeHead(status, list as string[])
     if (method === 'HEAD' || body === undefined) response.end()
     else response.end(body)
     options.onResponse?.(status)
