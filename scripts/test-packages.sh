@@ -9,6 +9,9 @@
 #   sslscan   the TLS policy test scans seraph and reads its XML report
 #   haproxy   the PROXY protocol and fleet tests put a real HAProxy (send-proxy-v2) in front of seraph
 #   redis-server  the fleet tests' shared store (--store), on loopback, in memory only
+#   systemd   systemd-socket-activate (socket activation and the NOTIFY_SOCKET listener),
+#             systemd-analyze verify (the units in deploy/), systemd-notify (Type=notify);
+#             no running systemd is needed
 set -euo pipefail
 need=()
 have () { command -v "$1" >/dev/null 2>&1; }
@@ -20,6 +23,7 @@ have sslscan || need+=(sslscan)
 # Debian installs it in /usr/sbin, which a user's PATH may lack.
 have haproxy || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 have redis-server || need+=(redis-server)
+have systemd-socket-activate && have systemd-analyze && have systemd-notify || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && have apt-get; then
   echo "seraph: installing the Debian packages the tests need: ${need[*]}" >&2
