@@ -24,7 +24,12 @@ export async function fileState (fsPath: string, confinement: RootConfinement): 
   if (stats === undefined) return { kind: 'absent' }
   if (!stats.isFile()) return { kind: 'refused', reason: 'not a regular file' }
   const verdict = await confinement.check(fsPath)
-  if (!verdict.allowed) return { kind: 'refused', reason: verdict.reason === 'private' ? 'a private path' : 'outside the root' }
+  if (!verdict.allowed) {
+    // Deleted between the stat and the look at its real path (a deploy
+    // removing it): absent, not a file that lies outside the root.
+    if (await stat(fsPath).catch(() => undefined) === undefined) return { kind: 'absent' }
+    return { kind: 'refused', reason: verdict.reason === 'private' ? 'a private path' : 'outside the root' }
+  }
   return { kind: 'present', version: { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino, realPath: verdict.realPath } }
 }
 
